@@ -1,0 +1,38 @@
+"""Defaults for every deployment. Environment variables override them (see
+``regional_loket.settings``); a ``test_config`` passed to ``create_app`` overrides both."""
+
+# The bare host of the regional portal. Municipal portals live at <slug>.<REGION_SERVER_NAME>.
+# In development *.localhost resolves to loopback, so http://herent.localhost:5000 just works.
+REGION_SERVER_NAME = "localhost:5000"
+PREFERRED_URL_SCHEME = "http"
+
+# None means "start an embedded server under the instance folder" (development only).
+DATABASE_URL = None
+REDIS_URL = None
+
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+SECRET_KEY = None  # required in production; development generates one per instance folder
+
+BABEL_DEFAULT_LOCALE = "nl"
+BABEL_DEFAULT_TIMEZONE = "Europe/Brussels"
+LANGUAGES = ("nl", "fr", "en")
+
+WTF_CSRF_TIME_LIMIT = 3600 * 8
+
+SMTP_HOST = None
+SMTP_PORT = 25
+SMTP_USER = None
+SMTP_PASSWORD = None
+SMTP_STARTTLS = False
+MAIL_FROM = "Regionaal Loket Kinderopvang <noreply@localhost>"
+
+# Where the declarative tenant definitions live (see tenants/).
+TENANTS_DIR = None  # None: <project>/tenants
+
+# Map tiles for the search map view (a municipal network may point this at its own server).
+MAP_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+MAP_TILE_ATTRIBUTION = "© OpenStreetMap"
+
+ENV = "development"

@@ -1,0 +1,46 @@
+"""Regionaal Loket Kinderopvang: one deployment for the childcare desks of a whole region."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from . import settings
+from .database import sqlalchemy_url
+from .extensions import babel, csrf, db, login_manager
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. Touches no database: schemas are migrated by ``flask tenants migrate``."""
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None)
+    settings.load(app, config)
+
+    if not app.config.get("DATABASE_URL"):
+        from .dev import embedded
+
+        app.config["DATABASE_URL"] = embedded.postgres_url(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(app.config["DATABASE_URL"])
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    # No accounts exist yet (they arrive with the accounts package): nobody is ever logged in.
+    login_manager.user_loader(lambda _user_id: None)
+
+    from . import tenancy, web
+
+    babel.init_app(
+        app,
+        locale_selector=web.select_locale,
+        default_translation_directories=str(settings.PROJECT_ROOT / "translations"),
+    )
+    # Tenancy first: it resolves the host before any other view code runs.
+    tenancy.init_app(app)
+    web.init_app(app)
+
+    from . import demo, i18n
+
+    demo.init_app(app)
+    i18n.init_app(app)
+    return app

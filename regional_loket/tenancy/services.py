@@ -1,0 +1,287 @@
+"""Operations on tenants. Each takes the session it works in; the caller owns the transaction,
+so a failure anywhere leaves nothing half-created (PostgreSQL DDL is transactional)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from ..database import TENANT_PLACEHOLDER, utcnow
+from ..extensions import db
+from . import migrate
+from .binding import tenant_scope
+from .models import Postcode, RegionSetting, Tenant, TenantDomain, TenantStatus, schema_for
+from .resolver import RESERVED_SLUGS, SLUG_RE, HostKind, HostMatch, split_host
+
+NIS_RE = re.compile(r"^\d{5}$")
+COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class TenantError(ValueError):
+    """A tenant operation was refused; the message says why, for the operator."""
+
+
+def tenant_tables():
+    return [t for t in db.metadata.sorted_tables if t.schema == TENANT_PLACEHOLDER]
+
+
+def get_tenant(session: Session, slug: str) -> Tenant | None:
+    return session.scalar(select(Tenant).where(Tenant.slug == slug))
+
+
+def find_tenant(session: Session, match: HostMatch) -> Tenant | None:
+    """The tenant a classified host names, if any (one indexed lookup)."""
+    if match.kind is HostKind.SUBDOMAIN:
+        return session.scalar(select(Tenant).where(Tenant.subdomain == match.key))
+    if match.kind is HostKind.DOMAIN:
+        return session.scalar(
+            select(Tenant).join(TenantDomain).where(TenantDomain.domain == match.key)
+        )
+    return None
+
+
+def list_tenants(session: Session, *, include_archived: bool = True) -> list[Tenant]:
+    query = select(Tenant).order_by(Tenant.name)
+    if not include_archived:
+        query = query.where(Tenant.status == TenantStatus.ACTIVE)
+    return list(session.scalars(query))
+
+
+def validate_slug(slug: str) -> str:
+    if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        raise TenantError(
+            f"invalid slug {slug!r}: 2–40 characters, lowercase letters, digits and single "
+            "hyphens, starting with a letter"
+        )
+    if slug in RESERVED_SLUGS:
+        raise TenantError(f"slug {slug!r} is reserved")
+    return slug
+
+
+def _validate_fields(name: str, nis_code: str, colour: str | None) -> None:
+    if not name or not name.strip() or len(name) > 120:
+        raise TenantError("name is required (at most 120 characters)")
+    if not NIS_RE.match(nis_code or ""):
+        raise TenantError(f"invalid NIS code {nis_code!r}: five digits")
+    if colour is not None and not COLOUR_RE.match(colour):
+        raise TenantError(f"invalid colour {colour!r}: #rrggbb")
+
+
+def _validate_domain(domain: str) -> str:
+    parsed = split_host(domain)
+    if parsed is None or parsed[1] is not None or "." not in parsed[0]:
+        raise TenantError(f"invalid domain {domain!r}")
+    return parsed[0]
+
+
+def create_tenant(
+    session: Session,
+    *,
+    slug: str,
+    name: str,
+    nis_code: str,
+    colour: str | None = None,
+    desk: dict | None = None,
+    settings: dict | None = None,
+    domains: list[str] | tuple[str, ...] = (),
+) -> Tenant:
+    """Register a municipality and build its schema at the current head, in the caller's
+    transaction: tables from the models, then the version stamp (no replay of history)."""
+    validate_slug(slug)
+    _validate_fields(name, nis_code, colour)
+    domains = [_validate_domain(d) for d in domains]
+    if get_tenant(session, slug) is not None:
+        raise TenantError(f"tenant {slug!r} already exists")
+    if session.scalar(select(Tenant.id).where(Tenant.nis_code == nis_code)):
+        raise TenantError(f"NIS code {nis_code} already belongs to another tenant")
+    for domain in domains:
+        if session.get(TenantDomain, domain) is not None:
+            raise TenantError(f"domain {domain!r} already belongs to another tenant")
+    schema = schema_for(slug)
+    if session.scalar(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}):
+        raise TenantError(f"schema {schema} already exists in the database")
+
+    tenant = Tenant(
+        slug=slug,
+        subdomain=slug,
+        name=name.strip(),
+        nis_code=nis_code,
+        status=TenantStatus.ACTIVE,
+        colour=colour or "#1d4f91",
+        desk=desk or {},
+        settings=settings or {},
+        domains=[TenantDomain(domain=d) for d in domains],
+    )
+    session.add(tenant)
+    session.flush()
+    connection = session.connection()
+    connection.exec_driver_sql(f"CREATE SCHEMA {migrate.quote_schema(schema)}")
+    with tenant_scope(session, tenant):
+        db.metadata.create_all(session.connection(), tables=tenant_tables())
+    migrate.stamp_tenant(session.connection(), schema)
+    return tenant
+
+
+def archive_tenant(session: Session, slug: str) -> Tenant:
+    """Archived municipalities keep their schema (and history) but no longer serve pages."""
+    tenant = _existing(session, slug)
+    if tenant.is_archived:
+        raise TenantError(f"tenant {slug!r} is already archived")
+    tenant.status = TenantStatus.ARCHIVED
+    tenant.archived_at = utcnow()
+    return tenant
+
+
+def restore_tenant(session: Session, slug: str) -> Tenant:
+    tenant = _existing(session, slug)
+    if not tenant.is_archived:
+        raise TenantError(f"tenant {slug!r} is not archived")
+    tenant.status = TenantStatus.ACTIVE
+    tenant.archived_at = None
+    return tenant
+
+
+def _existing(session: Session, slug: str) -> Tenant:
+    tenant = get_tenant(session, slug)
+    if tenant is None:
+        raise TenantError(f"no tenant {slug!r}")
+    return tenant
+
+
+# --- declarative definitions (tenants/*.toml) ---------------------------------------------
+
+
+@dataclass
+class Definition:
+    slug: str
+    name: str
+    nis_code: str
+    colour: str | None
+    desk: dict
+    settings: dict
+    domains: list[str]
+    postcodes: list[dict]
+    streets: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class RegionDefinition:
+    region: dict
+    municipalities: list[Definition]
+
+
+def load_definitions(directory: str | Path) -> RegionDefinition:
+    """Read ``region.toml`` and one ``<slug>.toml`` per municipality; errors name the file."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise TenantError(f"no tenants directory at {directory}")
+    region: dict = {}
+    municipalities: list[Definition] = []
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise TenantError(f"{path.name}: {exc}") from exc
+        if path.stem == "region":
+            region = data.get("region", {})
+            continue
+        try:
+            definition = Definition(
+                slug=data["slug"],
+                name=data["name"],
+                nis_code=str(data["nis_code"]),
+                colour=data.get("colour"),
+                desk=dict(data.get("desk", {})),
+                settings=dict(data.get("settings", {})),
+                domains=list(data.get("extra_domains", [])),
+                postcodes=[
+                    {k: pc[k] for k in ("code", "name", "lat", "lon")} for pc in data.get("postcodes", [])
+                ],
+                streets={(pc["code"], pc["name"]): list(pc.get("streets", [])) for pc in data.get("postcodes", [])},
+            )
+        except (KeyError, TypeError) as exc:
+            raise TenantError(f"{path.name}: missing or malformed field {exc}") from exc
+        if definition.slug != path.stem:
+            raise TenantError(f"{path.name}: slug {definition.slug!r} does not match the file name")
+        validate_slug(definition.slug)
+        _validate_fields(definition.name, definition.nis_code, definition.colour)
+        municipalities.append(definition)
+    return RegionDefinition(region, municipalities)
+
+
+@dataclass
+class SyncReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    undeclared: list[str] = field(default_factory=list)
+
+
+def sync_definitions(session: Session, definitions: RegionDefinition) -> SyncReport:
+    """Make the database match the definitions, idempotently. Tenants that exist but are no
+    longer declared are reported, never deleted: archiving is an explicit decision."""
+    report = SyncReport()
+    for key, value in definitions.region.items():
+        setting = session.get(RegionSetting, key)
+        if setting is None:
+            session.add(RegionSetting(key=key, value=value))
+        elif setting.value != value:
+            setting.value = value
+
+    declared = set()
+    for d in definitions.municipalities:
+        declared.add(d.slug)
+        tenant = get_tenant(session, d.slug)
+        if tenant is None:
+            tenant = create_tenant(
+                session, slug=d.slug, name=d.name, nis_code=d.nis_code, colour=d.colour,
+                desk=d.desk, settings=d.settings, domains=d.domains,
+            )
+            changed, created = _sync_postcodes(session, tenant, d.postcodes), True
+        else:
+            created = False
+            changed = False
+            for attr, value in (("name", d.name), ("nis_code", d.nis_code), ("desk", d.desk),
+                                ("settings", d.settings)) + ((("colour", d.colour),) if d.colour else ()):
+                if getattr(tenant, attr) != value:
+                    setattr(tenant, attr, value)
+                    changed = True
+            wanted_domains = {_validate_domain(x) for x in d.domains}
+            if {x.domain for x in tenant.domains} != wanted_domains:
+                tenant.domains = [TenantDomain(domain=x) for x in sorted(wanted_domains)]
+                changed = True
+            changed = _sync_postcodes(session, tenant, d.postcodes) or changed
+        (report.created if created else report.updated if changed else report.unchanged).append(d.slug)
+    report.undeclared = sorted(
+        slug for slug in session.scalars(select(Tenant.slug)) if slug not in declared
+    )
+    session.flush()
+    return report
+
+
+def _sync_postcodes(session: Session, tenant: Tenant, wanted: list[dict]) -> bool:
+    have = {(p.code, p.locality): p for p in tenant.postcodes}
+    want = {(w["code"], w["name"]): w for w in wanted}
+    changed = False
+    for key, postcode in have.items():
+        if key not in want:
+            tenant.postcodes.remove(postcode)
+            changed = True
+    for key, w in want.items():
+        postcode = have.get(key)
+        if postcode is None:
+            tenant.postcodes.append(Postcode(code=w["code"], locality=w["name"], lat=w["lat"], lon=w["lon"]))
+            changed = True
+        elif (postcode.lat, postcode.lon) != (w["lat"], w["lon"]):
+            postcode.lat, postcode.lon = w["lat"], w["lon"]
+            changed = True
+    return changed
+
+
+def region_settings(session: Session) -> dict:
+    return {s.key: s.value for s in session.scalars(select(RegionSetting))}

@@ -1,0 +1,219 @@
+"""The shared web layer: layout, languages, assets, error pages, security headers, portals."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    Flask,
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+)
+from flask.globals import request_ctx
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import db
+from ..settings import PROJECT_ROOT
+from ..tenancy import services as tenancy_services
+from .urls import portal_url, safe_next
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static/web")
+
+LANGUAGE_NAMES = {"nl": "Nederlands", "fr": "Français", "en": "English"}
+LANG_COOKIE = "lang"
+
+# Front-end packages installed by npm (package-lock.json) and served by the app itself:
+# a municipal network may have no route to any CDN.
+VENDOR_ASSETS = {
+    "utrecht/components.css": "@utrecht/component-library-css/dist/index.css",
+    "utrecht/theme.css": "@utrecht/design-tokens/dist/theme.css",
+    "leaflet/leaflet.css": "leaflet/dist/leaflet.css",
+    "leaflet/leaflet.js": "leaflet/dist/leaflet.js",
+    "leaflet/images/marker-icon.png": "leaflet/dist/images/marker-icon.png",
+    "leaflet/images/marker-icon-2x.png": "leaflet/dist/images/marker-icon-2x.png",
+    "leaflet/images/marker-shadow.png": "leaflet/dist/images/marker-shadow.png",
+    "leaflet/images/layers.png": "leaflet/dist/images/layers.png",
+}
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages, default=current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.after_request(_security_headers)
+    app.context_processor(_layout_context)
+    for code in (400, 403, 404, 405, 410, 413, 429, 500):
+        app.register_error_handler(code, _error_page)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.jinja_env.globals["portal_url"] = portal_url
+
+
+def _layout_context() -> dict:
+    return {
+        "tenant": g.get("tenant"),
+        "languages": LANGUAGE_NAMES,
+        "current_language": str(get_locale() or "nl"),
+        "region": _region_settings(),
+    }
+
+
+def _region_settings() -> dict:
+    """Loaded once per request, only when a page is rendered."""
+    if "region_settings" not in g:
+        try:
+            g.region_settings = tenancy_services.region_settings(db.session)
+        except Exception:  # noqa: BLE001 — an error page must render even without a database
+            db.session.rollback()
+            g.region_settings = {}
+    return g.region_settings
+
+
+def _security_headers(response):
+    tile_origin = _origin(current_app.config.get("MAP_TILE_URL") or "")
+    csp = [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        f"img-src 'self' data:{' ' + tile_origin if tile_origin else ''}",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+    response.headers.setdefault("Content-Security-Policy", "; ".join(csp))
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
+    if current_app.config["ENV"] == "production":
+        response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    return response
+
+
+def _origin(url: str) -> str:
+    if "://" not in url:
+        return ""
+    scheme, rest = url.split("://", 1)
+    host = rest.split("/", 1)[0].replace("{s}", "*")
+    return f"{scheme}://{host}"
+
+
+ERROR_TITLES = {
+    400: _l("De aanvraag is ongeldig"),
+    403: _l("Geen toegang"),
+    404: _l("Pagina niet gevonden"),
+    405: _l("Deze actie is hier niet mogelijk"),
+    410: _l("Deze pagina bestaat niet meer"),
+    413: _l("Wat u verstuurde is te groot"),
+    429: _l("Te veel pogingen"),
+    500: _l("Er ging iets mis"),
+}
+ERROR_TEXTS = {
+    400: _l("We konden uw aanvraag niet verwerken. Controleer wat u invulde en probeer opnieuw."),
+    403: _l("U hebt geen toegang tot deze pagina. Meld u aan met een account dat wel toegang heeft."),
+    404: _l("Dit adres bestaat niet op dit loket. Controleer het adres of ga naar de startpagina."),
+    405: _l("Deze actie is op deze pagina niet mogelijk."),
+    410: _l("Deze pagina is niet langer beschikbaar."),
+    413: _l("Wat u verstuurde is te groot. Verstuur minder of kleinere gegevens."),
+    429: _l("U probeerde dit te vaak. Wacht even en probeer dan opnieuw."),
+    500: _l("Er ging iets mis aan onze kant. Probeer het later opnieuw; uw gegevens zijn niet gewijzigd."),
+}
+
+
+def _error_page(error):
+    code = error.code if isinstance(error, HTTPException) else 500
+    if code == 500:
+        db.session.rollback()
+    title = ERROR_TITLES.get(code, ERROR_TITLES[500])
+    if request_ctx.url_adapter is None:
+        # A host so malformed that no URL can be built for it: no layout, just the message.
+        return Response(f"{code} {title}\n", status=code, mimetype="text/plain")
+    response = make_response(
+        render_template("errors/error.html", code=code, title=title,
+                        text=ERROR_TEXTS.get(code, ERROR_TEXTS[500])),
+        code,
+    )
+    retry_after = getattr(error, "retry_after", None)
+    if code == 429 and retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _csrf_error(error):
+    return render_template(
+        "errors/error.html", code=400, title=_l("Het formulier is verlopen"),
+        text=_l("Uw formulier kon niet veilig worden verstuurd (het is verlopen of kwam van een andere "
+                "site). Laad de pagina opnieuw en probeer nog eens."),
+    ), 400
+
+
+@bp.route("/")
+def home():
+    tenant = g.tenant
+    if tenant is None:
+        tenants = tenancy_services.list_tenants(db.session, include_archived=False)
+        return render_template("portal/region.html", tenants=tenants)
+    return render_template("portal/municipality.html")
+
+
+@bp.route("/lang/<code>")
+def set_language(code: str):
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    response = redirect(safe_next(request.args.get("next")))
+    # Host-only cookie: each portal remembers its own choice, nothing spans the parent domain.
+    response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax",
+                        secure=request.is_secure, httponly=True)
+    return response
+
+
+@bp.route("/assets/<path:name>")
+def vendor_asset(name: str):
+    relative = VENDOR_ASSETS.get(name)
+    if relative is None:
+        abort(404)
+    path = Path(current_app.config.get("ASSETS_DIR") or PROJECT_ROOT / "node_modules") / relative
+    if not path.is_file():
+        current_app.logger.error("front-end asset missing: %s (run 'make install')", path)
+        abort(404)
+    return send_file(path, max_age=7 * 24 * 3600, conditional=True)
+
+
+@bp.route("/branding.css")
+def branding():
+    """The host's brand colour as CSS custom properties (the CSP allows no inline style)."""
+    tenant = g.tenant
+    colour = tenant.colour if tenant is not None else current_app.config.get("REGION_COLOUR", "#1d4f91")
+    css = (
+        ":root {\n"
+        f"  --rl-brand: {colour};\n"
+        "  --rl-brand-contrast: #ffffff;\n"
+        "}\n"
+    )
+    response = make_response(css)
+    response.mimetype = "text/css"
+    response.set_etag(hashlib.sha256(css.encode()).hexdigest()[:20])
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response.make_conditional(request)

@@ -1,0 +1,123 @@
+"""The tenant comes from the Host header, in one place; bad hosts never reach a portal."""
+
+import pytest
+
+from regional_loket.extensions import db
+from regional_loket.tenancy import services
+from regional_loket.tenancy.resolver import HostKind, HostMatch, classify_host
+
+from .conftest import REGION, host_url
+
+REGION_WITH_PORT = "localhost:5000"
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("localhost:5000", HostMatch(HostKind.REGION)),
+        ("herent.localhost:5000", HostMatch(HostKind.SUBDOMAIN, "herent")),
+        ("HERENT.LocalHost:5000", HostMatch(HostKind.SUBDOMAIN, "herent")),  # case-insensitive
+        ("herent.localhost.:5000", HostMatch(HostKind.SUBDOMAIN, "herent")),  # FQDN trailing dot
+        ("tielt-winge.localhost:5000", HostMatch(HostKind.SUBDOMAIN, "tielt-winge")),
+        ("herent.localhost", HostMatch(HostKind.UNKNOWN)),  # port missing
+        ("herent.localhost:5001", HostMatch(HostKind.UNKNOWN)),  # other port
+        ("herent.localhost:99999", HostMatch(HostKind.UNKNOWN)),  # impossible port
+        ("herent.localhost:50a0", HostMatch(HostKind.UNKNOWN)),
+        ("a.herent.localhost:5000", HostMatch(HostKind.UNKNOWN)),  # nested subdomain
+        ("-herent.localhost:5000", HostMatch(HostKind.UNKNOWN)),
+        ("her_ent.localhost:5000", HostMatch(HostKind.UNKNOWN)),
+        ("127.0.0.1:5000", HostMatch(HostKind.UNKNOWN)),  # IP literal
+        ("127.0.0.1", HostMatch(HostKind.UNKNOWN)),
+        ("[::1]:5000", HostMatch(HostKind.UNKNOWN)),
+        ("evil.example:5000", HostMatch(HostKind.UNKNOWN)),  # custom domains: default ports only
+        ("h\u00e9rent.localhost:5000", HostMatch(HostKind.UNKNOWN)),  # non-ASCII
+        ("xn--hrent-bsa.localhost:5000", HostMatch(HostKind.UNKNOWN)),  # punycode is not a slug
+        ("a" * 300 + ".localhost:5000", HostMatch(HostKind.UNKNOWN)),  # overlong
+        ("", HostMatch(HostKind.UNKNOWN)),
+        ("herent..localhost:5000", HostMatch(HostKind.UNKNOWN)),
+        ("herent.localhost:5000/x", HostMatch(HostKind.UNKNOWN)),
+        ("herent.localhost:5000@evil.example", HostMatch(HostKind.UNKNOWN)),
+        ("evil.example", HostMatch(HostKind.DOMAIN, "evil.example")),  # a candidate, looked up
+        ("Kinderopvang.Herent.be.", HostMatch(HostKind.DOMAIN, "kinderopvang.herent.be")),
+    ],
+)
+def test_classify_host(host, expected):
+    assert classify_host(host, REGION_WITH_PORT) == expected
+
+
+def test_region_without_port_accepts_default_ports_only():
+    assert classify_host("herent.loket.be", "loket.be") == HostMatch(HostKind.SUBDOMAIN, "herent")
+    assert classify_host("herent.loket.be:443", "loket.be") == HostMatch(HostKind.SUBDOMAIN, "herent")
+    assert classify_host("herent.loket.be:8443", "loket.be") == HostMatch(HostKind.UNKNOWN)
+    assert classify_host("loket.be", "loket.be") == HostMatch(HostKind.REGION)
+
+
+def test_subdomain_serves_its_municipality(client, make_tenant):
+    make_tenant("herent", name="Herent")
+    make_tenant("leuven", name="Leuven")
+    page = client.get("/", base_url="http://herent." + REGION)
+    assert page.status_code == 200
+    assert "Kinderopvang in Herent" in page.get_data(as_text=True)
+    assert "Kinderopvang in Leuven" not in page.get_data(as_text=True)
+
+
+def test_upper_case_host_serves_the_same_municipality(client, make_tenant):
+    make_tenant("herent", name="Herent")
+    page = client.get("/", base_url="http://HERENT." + REGION.upper())
+    assert page.status_code == 200
+    assert "Kinderopvang in Herent" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["evil.example", "127.0.0.1", "unknown." + REGION, "herent." + REGION + ":8080",
+     "a.herent." + REGION, "x" * 300 + "." + REGION, "www." + REGION],
+)
+def test_bad_hosts_get_the_not_found_page(client, make_tenant, host):
+    make_tenant("herent", name="Herent")
+    page = client.get("/", headers={"Host": host})
+    assert page.status_code == 404
+    body = page.get_data(as_text=True)
+    assert "Pagina niet gevonden" in body
+    assert "Herent" not in body
+
+
+def test_non_ascii_host_gets_the_not_found_page(client):
+    page = client.get("/", environ_overrides={"HTTP_HOST": "h\u00e9rent." + REGION})
+    assert page.status_code == 404
+
+
+def test_static_files_are_not_served_on_unknown_hosts(client):
+    assert client.get("/static/web/app.css", headers={"Host": "evil.example"}).status_code == 404
+    with client.get("/static/web/app.css", base_url=host_url()) as served:
+        assert served.status_code == 200
+        assert b".rl-header" in served.data
+
+
+def test_custom_domain_resolves_to_its_municipality(client, make_tenant):
+    make_tenant("herent", name="Herent", domains=["kinderopvang.herent.be"])
+    page = client.get("/", headers={"Host": "kinderopvang.herent.be"})
+    assert page.status_code == 200
+    assert "Kinderopvang in Herent" in page.get_data(as_text=True)
+    assert client.get("/", headers={"Host": "kinderopvang.leuven.be"}).status_code == 404
+
+
+def test_archived_municipality_says_so(client, make_tenant):
+    make_tenant("herent", name="Herent")
+    services.archive_tenant(db.session, "herent")
+    db.session.flush()
+    page = client.get("/", base_url="http://herent." + REGION)
+    assert page.status_code == 410
+    assert "niet meer actief" in page.get_data(as_text=True)
+
+
+def test_region_portal_lists_active_municipalities_with_links(client, make_tenant):
+    make_tenant("herent", name="Herent")
+    make_tenant("leuven", name="Leuven")
+    make_tenant("opwijk", name="Opwijk")
+    services.archive_tenant(db.session, "opwijk")
+    db.session.flush()
+    body = client.get("/", base_url=host_url()).get_data(as_text=True)
+    assert f'href="http://herent.{REGION}/"' in body
+    assert f'href="http://leuven.{REGION}/"' in body
+    assert "Opwijk" not in body
