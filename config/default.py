@@ -28,6 +28,10 @@ SMTP_PASSWORD = None
 SMTP_STARTTLS = False
 MAIL_FROM = "Regionaal Loket Kinderopvang <noreply@localhost>"
 
+# Alembic tracks (None: migrations/shared and migrations/tenant of this checkout).
+SHARED_MIGRATIONS = None
+TENANT_MIGRATIONS = None
+
 # Where the declarative tenant definitions live (see tenants/).
 TENANTS_DIR = None  # None: <project>/tenants
 

@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Uuid, func
-from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Mapped, mapped_column
 
 SHARED_SCHEMA = "shared"
 # Tenant tables are declared in this placeholder schema and translated per unit of work

@@ -3,18 +3,22 @@ servers), one database per test session, a rollback per test."""
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import os
 import uuid
 
 import pytest
 import sqlalchemy as sa
+from flask import g, jsonify
+from flask.testing import FlaskClient, FlaskCliRunner
 from flask_sqlalchemy.session import Session as FlaskSession
 
 from regional_loket import create_app
 from regional_loket.database import sqlalchemy_url
 from regional_loket.extensions import db
 from regional_loket.tenancy import migrate, services
+from regional_loket.tenancy.models import AuditEntry, Tenant
 
 REGION = "loket.test"
 
@@ -64,9 +68,44 @@ def make_config(database_url: str, redis_url: str, **extra) -> dict:
     }
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, as in production: its own app context, ``g`` and
+    ORM session, even though the test itself holds an app context open."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+class IsolatedRunner(FlaskCliRunner):
+    """Each command runs in its own app context and session, as from a shell."""
+
+    def invoke(self, *args, **kwargs):
+        return contextvars.Context().run(self._invoke_fresh, *args, **kwargs)
+
+    def _invoke_fresh(self, *args, **kwargs):
+        with self.app.app_context():
+            return super().invoke(*args, **kwargs)
+
+
+PROBE = "/_probe"
+
+
+def _probe():
+    """What any tenant page would read: the bound tenant's own audit actions."""
+    actions = sorted(db.session.scalars(sa.select(AuditEntry.action)))
+    return jsonify(tenant=g.tenant.slug if g.tenant else None, actions=actions)
+
+
+def isolate(app):
+    app.test_client_class = IsolatedClient
+    app.test_cli_runner_class = IsolatedRunner
+    app.add_url_rule(PROBE, "probe", _probe)
+    return app
+
+
 @pytest.fixture(scope="session")
 def _app(database_url, redis_url):
-    app = create_app(make_config(database_url, redis_url))
+    app = isolate(create_app(make_config(database_url, redis_url)))
     with app.app_context():
         migrate.upgrade_shared(db.engine)
     yield app
@@ -135,3 +174,32 @@ def make_tenant(app):
 def host_url(tenant=None) -> str:
     """Base URL of a portal on the test region (None: the regional portal)."""
     return f"http://{tenant.subdomain}.{REGION}" if tenant is not None else f"http://{REGION}"
+
+
+@pytest.fixture
+def committed(_app, database_url, redis_url):
+    """Apps whose tenants are really committed (for threads, pools and migrations), with
+    ``count`` tenants each; everything they created is dropped afterwards."""
+    built = []
+
+    def build(count=2, **config):
+        app = isolate(create_app(make_config(database_url, redis_url, **config)))
+        suffix = uuid.uuid4().hex[:6]
+        slugs = [f"c{chr(97 + i)}{suffix}" for i in range(count)]
+        with app.app_context():
+            for slug in slugs:
+                services.create_tenant(db.session, slug=slug, name=slug,
+                                       nis_code=f"7{uuid.uuid4().int % 10000:04d}")
+            db.session.commit()
+        built.append((app, suffix))
+        return app, slugs
+
+    yield build
+    for app, suffix in built:
+        with app.app_context():
+            db.session.rollback()
+            for tenant in db.session.scalars(sa.select(Tenant).where(Tenant.slug.endswith(suffix))):
+                db.session.execute(sa.text(f'DROP SCHEMA IF EXISTS "{tenant.schema}" CASCADE'))
+                db.session.delete(tenant)
+            db.session.commit()
+            db.engine.dispose()

@@ -66,7 +66,10 @@ def _apply(session: Session, schema: str | None) -> None:
     if isinstance(session, scoped_session):
         session = session()
     session.info[_SCHEMA_KEY] = schema
-    if session.in_transaction():
+    # The innermost transaction decides: after a failed flush it is inactive, and the
+    # binding must not mask the original error by touching the connection.
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is not None and transaction.is_active:
         # A transaction under way keeps its connection: retarget it in place. This changes
         # that SQLAlchemy Connection object only, never the pooled DBAPI connection.
         session.connection().execution_options(schema_translate_map=_translate_map(schema))

@@ -30,7 +30,12 @@ def tenants():
 @with_appcontext
 def migrate_command(parallel: int):
     """Upgrade the shared schema, then every tenant schema that is behind."""
-    report = migrations.migrate_all(db.engine, parallel=parallel, report=click.echo)
+    config = current_app.config
+    report = migrations.migrate_all(
+        db.engine, parallel=parallel, report=click.echo,
+        tenant_location=config.get("TENANT_MIGRATIONS") or migrations.TENANT_TRACK,
+        shared_location=config.get("SHARED_MIGRATIONS") or migrations.SHARED_TRACK,
+    )
     upgraded, failed = len(report.upgraded), len(report.failed)
     click.echo(f"done: {upgraded} upgraded, {len(report.outcomes) - upgraded - failed} already at head, {failed} failed")
     if failed:

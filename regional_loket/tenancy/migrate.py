@@ -8,9 +8,10 @@ municipalities the region has. Never called at application start-up.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, create_engine, pool, text
 
 from ..database import SHARED_SCHEMA
 from ..settings import PROJECT_ROOT
@@ -108,7 +109,7 @@ def read_versions(connection: Connection, schemas: Iterable[str]) -> dict[str, s
     ).scalars().all()
     if present:
         union = " UNION ALL ".join(
-            f"SELECT '{schema}' AS schema, version_num FROM {quote_schema(schema)}.{VERSION_TABLE}"
+            f"SELECT '{schema}' AS schema, version_num FROM {quote_schema(schema)}.{VERSION_TABLE}"  # noqa: S608 — schema names come from validated slugs
             for schema in sorted(present)
         )
         for schema, version in connection.exec_driver_sql(union):
@@ -136,6 +137,33 @@ class TenantOutcome:
             f"({len(self.applied)} migration{'s' if len(self.applied) != 1 else ''}, "
             f"{self.seconds * 1000:.0f} ms)"
         )
+
+
+_worker_engine: Engine | None = None
+
+
+def _init_worker(url: str) -> None:
+    """Runs in each forked worker: a connection of its own, never the parent's pooled ones."""
+    global _worker_engine
+    _worker_engine = create_engine(url, poolclass=pool.SingletonThreadPool)
+
+
+def _upgrade_outcome(engine: Engine | None, outcome: TenantOutcome, location) -> TenantOutcome:
+    started = time.perf_counter()
+    try:
+        with (engine or _worker_engine).begin() as connection:
+            outcome.applied = upgrade_tenant(connection, outcome.schema, location)
+    except Exception as exc:  # noqa: BLE001 — one tenant's failure must not stop the others
+        outcome.applied = []
+        outcome.error = " ".join(str(exc).split())[:300]
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _replace(outcomes: list[TenantOutcome], outcome: TenantOutcome) -> None:
+    for index, existing in enumerate(outcomes):
+        if existing.schema == outcome.schema:
+            outcomes[index] = outcome
 
 
 @dataclass
@@ -168,7 +196,7 @@ def migrate_all(
     target = head(tenant_location)
     with engine.connect() as connection:
         tenants = connection.execute(
-            text(f"SELECT slug FROM {SHARED_SCHEMA}.tenants ORDER BY slug")
+            text(f"SELECT slug FROM {SHARED_SCHEMA}.tenants ORDER BY slug")  # noqa: S608 — constant
         ).scalars().all()
         schemas = {slug: SCHEMA_PREFIX + slug.replace("-", "_") for slug in tenants}
         versions = read_versions(connection, schemas.values())
@@ -183,22 +211,22 @@ def migrate_all(
     current = len(outcomes) - len(pending)
     report(f"tenants: {len(outcomes)}, at head {target}: {current}, to upgrade: {len(pending)}")
 
-    def work(outcome: TenantOutcome) -> TenantOutcome:
-        started = time.perf_counter()
-        try:
-            with engine.begin() as connection:
-                outcome.applied = upgrade_tenant(connection, outcome.schema, tenant_location)
-        except Exception as exc:  # noqa: BLE001 — one tenant's failure must not stop the others
-            outcome.applied = []
-            outcome.error = " ".join(str(exc).split())[:300]
-        outcome.seconds = time.perf_counter() - started
-        return outcome
-
-    done = 0
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        for future in as_completed([pool.submit(work, o) for o in pending]):
-            done += 1
-            report(f"[{done}/{len(pending)}] {future.result().line}")
+    if parallel > 1 and len(pending) > 1:
+        # Processes, not threads: Alembic's ``op`` proxy is one global per process.
+        url = engine.url.render_as_string(hide_password=False)
+        with ProcessPoolExecutor(
+            max_workers=min(parallel, len(pending)), mp_context=multiprocessing.get_context("fork"),
+            initializer=_init_worker, initargs=(url,),
+        ) as executor:
+            futures = [executor.submit(_upgrade_outcome, None, o, str(tenant_location)) for o in pending]
+            results = (future.result() for future in as_completed(futures))
+            for done, outcome in enumerate(results, 1):
+                report(f"[{done}/{len(pending)}] {outcome.line}")
+                _replace(outcomes, outcome)
+    else:
+        for done, outcome in enumerate(pending, 1):
+            _upgrade_outcome(engine, outcome, tenant_location)
+            report(f"[{done}/{len(pending)}] {outcome.line}")
 
     result = MigrationReport(shared_applied, outcomes)
     if result.failed:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from flask import (
     Blueprint,
-    Response,
     Flask,
+    Response,
     abort,
     current_app,
     g,

@@ -1,0 +1,143 @@
+"""Two Alembic tracks; migrate-all reads every version in one query, is idempotent, and goes
+on past a failing tenant."""
+
+import shutil
+
+import pytest
+import sqlalchemy as sa
+
+from regional_loket.extensions import db
+from regional_loket.tenancy import migrate
+
+ADDITIVE = '''"""Test: one additive migration.
+
+Revision ID: tenant_9999
+Revises: {down}
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "tenant_9999"
+down_revision = "{down}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("audit_log", sa.Column("probe", sa.Integer(), nullable=True))
+
+
+def downgrade():
+    op.drop_column("audit_log", "probe")
+'''
+
+
+@pytest.fixture
+def extra_track(tmp_path):
+    """A copy of the tenant track with one more (additive) migration on top."""
+    track = tmp_path / "tenant"
+    shutil.copytree(migrate.TENANT_TRACK, track, ignore=shutil.ignore_patterns("__pycache__"))
+    (track / "versions" / "tenant_9999_probe.py").write_text(ADDITIVE.format(down=migrate.head()))
+    return track
+
+
+def _ours(report, slugs):
+    return {o.slug: o for o in report.outcomes if o.slug in slugs}
+
+
+def _columns(connection, schema, table="audit_log"):
+    return connection.execute(sa.text(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = :s AND table_name = :t"
+    ), {"s": schema, "t": table}).scalars().all()
+
+
+def test_migrate_all_with_nothing_to_do_touches_nothing(committed):
+    app, slugs = committed(3)
+    lines = []
+    with app.app_context():
+        report = migrate.migrate_all(db.engine, report=lines.append)
+    ours = _ours(report, slugs)
+    assert set(ours) == set(slugs)
+    assert all(o.before == migrate.head() and not o.applied and not o.error for o in ours.values())
+    assert report.shared_applied == []
+    assert lines[0] == "shared: up to date"
+
+
+def test_versions_are_read_in_one_query(committed):
+    app, slugs = committed(4)
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            with db.engine.connect() as connection:
+                versions = migrate.read_versions(connection, ["gem_" + s for s in slugs] + ["gem_missing"])
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert versions == {**{"gem_" + s: migrate.head() for s in slugs}, "gem_missing": None}
+    union_queries = [s for s in statements if "UNION ALL" in s]
+    assert len(union_queries) == 1 and all(f"gem_{s}" in union_queries[0] for s in slugs)
+
+
+def test_new_migration_applies_once_then_is_skipped(committed, extra_track):
+    app, slugs = committed(3)
+    with app.app_context():
+        first = migrate.migrate_all(db.engine, parallel=2, report=lambda _: None, tenant_location=extra_track)
+        second = migrate.migrate_all(db.engine, report=lambda _: None, tenant_location=extra_track)
+        with db.engine.connect() as connection:
+            assert all("probe" in _columns(connection, "gem_" + s) for s in slugs)
+    assert all(o.applied == ["tenant_9999"] for o in _ours(first, slugs).values())
+    assert all(o.applied == [] and o.before == "tenant_9999" for o in _ours(second, slugs).values())
+
+
+def test_a_failing_tenant_is_named_and_the_others_finish(committed, extra_track):
+    app, slugs = committed(3)
+    broken = slugs[1]
+    with app.app_context():
+        with db.engine.begin() as connection:  # the column the migration adds is already there
+            connection.exec_driver_sql(f'ALTER TABLE "gem_{broken}".audit_log ADD COLUMN probe text')
+        lines = []
+        report = migrate.migrate_all(db.engine, report=lines.append, tenant_location=extra_track)
+        with db.engine.connect() as connection:
+            versions = migrate.read_versions(connection, ["gem_" + s for s in slugs])
+    assert [o.slug for o in report.failed] == [broken]
+    assert versions["gem_" + broken] == migrate.head()  # rolled back, still at the old head
+    assert {versions["gem_" + s] for s in slugs if s != broken} == {"tenant_9999"}
+    assert any(line.startswith("[") and f"{broken}: FAILED" in line for line in lines)
+    assert lines[-1] == f"failed: {broken}"
+
+
+def test_cli_exits_non_zero_naming_the_failing_tenant(committed, extra_track):
+    app, slugs = committed(2, TENANT_MIGRATIONS=str(extra_track))
+    with app.app_context(), db.engine.begin() as connection:
+        connection.exec_driver_sql(f'ALTER TABLE "gem_{slugs[0]}".audit_log ADD COLUMN probe text')
+    result = app.test_cli_runner().invoke(args=["tenants", "migrate", "--parallel", "2"])
+    assert result.exit_code == 1
+    assert f"migration failed for {slugs[0]}" in result.output
+    assert f"{slugs[1]}: tenant_0001 → tenant_9999" in result.output
+
+
+def test_tenant_created_from_head_equals_one_migrated_from_base(app, make_tenant):
+    tenant = make_tenant()
+    connection = db.session.connection()
+    connection.exec_driver_sql('CREATE SCHEMA "gem_frombase"')
+    applied = migrate.upgrade_tenant(connection, "gem_frombase")
+    connection.exec_driver_sql("SET LOCAL search_path TO DEFAULT")
+    assert applied[-1] == migrate.head()
+
+    def shape(schema):
+        columns = connection.execute(sa.text(
+            "SELECT table_name, column_name, data_type, is_nullable, column_default "
+            "FROM information_schema.columns WHERE table_schema = :s ORDER BY 1, 2"), {"s": schema}).all()
+        indexes = connection.execute(sa.text(
+            "SELECT tablename, indexname, replace(indexdef, :s, 'X') FROM pg_indexes "
+            "WHERE schemaname = :s ORDER BY 1, 2"), {"s": schema}).all()
+        constraints = connection.execute(sa.text(
+            "SELECT conname, contype FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+            "WHERE n.nspname = :s ORDER BY 1"), {"s": schema}).all()
+        return columns, indexes, constraints
+
+    assert shape(tenant.schema) == shape("gem_frombase")
