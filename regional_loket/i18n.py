@@ -6,12 +6,14 @@ import subprocess
 import sys
 
 import click
+from babel.messages.pofile import read_po, write_po
 from flask import Flask
 
 from .settings import PROJECT_ROOT
 
 TRANSLATIONS = PROJECT_ROOT / "translations"
 POT = TRANSLATIONS / "messages.pot"
+SOURCE_LANGUAGE = "nl"
 
 
 def init_app(app: Flask) -> None:
@@ -36,10 +38,41 @@ def translate():
 
 @translate.command("update")
 def update_command():
-    """Extract messages and merge them into every catalog."""
+    """Extract messages, merge them into every catalog and fill the Dutch source catalog."""
     extract()
-    _pybabel("update", "-i", str(POT), "-d", str(TRANSLATIONS), "--no-fuzzy-matching")
+    _pybabel("update", "-i", str(POT), "-d", str(TRANSLATIONS), "--no-fuzzy-matching",
+             "--ignore-obsolete")
     POT.unlink()
+    fill_source_catalog()
+    missing = {lang: len(untranslated(lang)) for lang in ("fr", "en")}
+    click.echo("untranslated: " + ", ".join(f"{lang} {n}" for lang, n in missing.items()))
+
+
+def _catalog_path(language: str):
+    return TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
+
+
+def fill_source_catalog(language: str = SOURCE_LANGUAGE) -> None:
+    """Messages are written in Dutch, so the Dutch catalog translates each to itself."""
+    path = _catalog_path(language)
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    for message in catalog:
+        if message.id and not message.string:
+            message.string = message.id
+    with path.open("wb") as handle:
+        write_po(handle, catalog, sort_output=True, omit_header=False, width=100)
+
+
+def untranslated(language: str) -> list[str]:
+    """Message ids without a translation (or only a fuzzy one) in ``language``'s catalog."""
+    with _catalog_path(language).open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    return [
+        message.id if isinstance(message.id, str) else message.id[0]
+        for message in catalog
+        if message.id and (message.fuzzy or not (all(message.string) if isinstance(message.string, tuple) else message.string))
+    ]
 
 
 @translate.command("compile")

@@ -30,6 +30,8 @@ _ENV = {
     "TENANTS_DIR": ("TENANTS_DIR", str),
     "MAP_TILE_URL": ("MAP_TILE_URL", str),
     "LOKET_ENV": ("ENV", str),
+    "SHARED_MIGRATIONS": ("SHARED_MIGRATIONS", str),
+    "TENANT_MIGRATIONS": ("TENANT_MIGRATIONS", str),
 }
 
 

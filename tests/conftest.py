@@ -203,3 +203,70 @@ def committed(_app, database_url, redis_url):
                 db.session.delete(tenant)
             db.session.commit()
             db.engine.dispose()
+
+
+# --- the browser -------------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's chromium: Playwright cannot download a browser on this network."""
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run",
+            # *.localhost is loopback; pin it so no resolver is ever asked.
+            "--host-resolver-rules=MAP *.localhost 127.0.0.1, MAP localhost 127.0.0.1",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """A Flemish visitor: the browser asks for Dutch first."""
+    return {**browser_context_args, "locale": "nl-BE"}
+
+
+@pytest.fixture(scope="session")
+def live_region(database_url, redis_url, tmp_path_factory):
+    """The demo region (tenants/) in a database of its own, served on a real port."""
+    import socket
+    import threading
+
+    from werkzeug.serving import make_server
+
+    admin = sa.create_engine(sqlalchemy_url(database_url), isolation_level="AUTOCOMMIT")
+    name = admin.url.database + "_live"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(make_config(url, redis_url, REGION_SERVER_NAME=f"localhost:{port}", TESTING=False))
+    with app.app_context():
+        migrate.upgrade_shared(db.engine)
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"app": app, "url": f"http://localhost:{port}", "host": f"localhost:{port}",
+           "portal": lambda slug=None: f"http://{slug + '.' if slug else ''}localhost:{port}"}
+    server.shutdown()
+    with app.app_context():
+        db.engine.dispose()
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
