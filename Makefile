@@ -31,7 +31,7 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check regional_loket tests bench migrations wsgi.py
+	$(BIN)/ruff check .
 
 bench: install
 	$(BIN)/python bench/tenants.py
