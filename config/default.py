@@ -27,6 +27,14 @@ SMTP_USER = None
 SMTP_PASSWORD = None
 SMTP_STARTTLS = False
 MAIL_FROM = "Regionaal Loket Kinderopvang <noreply@localhost>"
+# Without SMTP_HOST, notifications stay pending in the outbox ("no SMTP server configured") and
+# go out once it is set. `make run` starts a local mail sink and sets it for you.
+
+# The rq queue that `flask worker` works and the app enqueues on.
+JOBS_QUEUE = "loket"
+# Development only: where the mail sink stores .eml files, shown at /dev/mailbox
+# (`make run` sets the MAILBOX_DIR environment variable; never registered in production).
+MAILBOX_DIR = None
 
 # Alembic tracks (None: migrations/shared and migrations/tenant of this checkout).
 SHARED_MIGRATIONS = None
@@ -40,3 +48,17 @@ MAP_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 MAP_TILE_ATTRIBUTION = "© OpenStreetMap"
 
 ENV = "development"
+
+# Rate limits (Flask-Limiter, stored in Redis; in memory while Redis is unreachable).
+RATELIMIT_ENABLED = True
+RATELIMIT_HEADERS_ENABLED = True
+RATELIMIT_SWALLOW_ERRORS = True
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+RATELIMIT_KEY_PREFIX = "loket"
+RATELIMIT_LOGIN = "10 per minute;60 per hour"
+RATELIMIT_REGISTER = "5 per minute;20 per hour"
+RATELIMIT_RESET = "5 per minute;20 per hour"
+RATELIMIT_RESEND = "3 per minute;10 per hour"
+
+# Browser sessions live in PostgreSQL; cookies are host-only, Secure in production.
+SESSION_COOKIE_SECURE = False

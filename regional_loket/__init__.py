@@ -11,6 +11,11 @@ from .database import sqlalchemy_url
 from .extensions import babel, csrf, db, login_manager
 
 
+def limiter_storage_uri(redis_url: str) -> str:
+    """The ``limits`` library spells a unix-socket Redis ``redis+unix://``."""
+    return "redis+unix://" + redis_url[len("unix://"):] if redis_url.startswith("unix://") else redis_url
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app. Touches no database: schemas are migrated by ``flask tenants migrate``."""
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None)
@@ -22,13 +27,17 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["DATABASE_URL"] = embedded.postgres_url(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(app.config["DATABASE_URL"])
 
+    if not app.config.get("REDIS_URL"):
+        from .dev import embedded
+
+        app.config["REDIS_URL"] = embedded.redis_url(app.instance_path)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(app.config["REDIS_URL"]))
+
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
-    # No accounts exist yet (they arrive with the accounts package): nobody is ever logged in.
-    login_manager.user_loader(lambda _user_id: None)
 
-    from . import tenancy, web
+    from . import accounts, tenancy, web
 
     babel.init_app(
         app,
@@ -38,9 +47,20 @@ def create_app(config: dict | None = None) -> Flask:
     # Tenancy first: it resolves the host before any other view code runs.
     tenancy.init_app(app)
     web.init_app(app)
+    accounts.init_app(app)
+
+    from . import admin, catalog, coordinator
+
+    admin.init_app(app)
+    coordinator.init_app(app)
+    catalog.init_app(app)
 
     from . import demo, i18n
 
     demo.init_app(app)
+    from . import jobs, notifications
+
+    jobs.init_app(app)
+    notifications.init_app(app)
     i18n.init_app(app)
     return app

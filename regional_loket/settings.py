@@ -61,6 +61,8 @@ def load(app: Flask, overrides: dict | None = None) -> None:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 
     if app.config["ENV"] == "production":
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["PREFERRED_URL_SCHEME"] = "https"
         for key in ("DATABASE_URL", "REDIS_URL"):
             if not app.config.get(key):
                 raise ConfigError(f"{key} must be set in production (embedded servers are for development).")

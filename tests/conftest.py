@@ -64,6 +64,9 @@ def make_config(database_url: str, redis_url: str, **extra) -> dict:
         "REGION_SERVER_NAME": REGION,
         "SECRET_KEY": "test-secret-key",
         "WTF_CSRF_ENABLED": False,
+        # Rate limits count per IP, and every test client is 127.0.0.1: tests that are about
+        # limits turn them on with a key prefix of their own (tests/test_protection.py).
+        "RATELIMIT_ENABLED": False,
         **extra,
     }
 
@@ -205,6 +208,72 @@ def committed(_app, database_url, redis_url):
             db.engine.dispose()
 
 
+# --- locations ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_location(app):
+    """Build a location (in its tenant's schema, mirrored into the catalog) in one call.
+    ``free={(month, "baby"): 2}`` adds free places."""
+    from datetime import time
+
+    from regional_loket.catalog.models import Availability, Location
+    from regional_loket.tenancy import tenant_scope
+
+    def build(tenant, name="Kinderdagverblijf Test", *, free=None, **fields):
+        values = dict(
+            name=name, organiser="vzw Test", kind="group", street="Kerkstraat", number="1",
+            postcode="3020", locality="Herent", lat=50.9085, lon=4.6715, licensed_places=18,
+            min_age_months=0, max_age_months=36, opening_days=[1, 2, 3, 4, 5], opens_at=time(7, 0),
+            closes_at=time(18, 0), closures=[], languages=["nl"], tariff="income", day_price=None,
+            special_care=False, description={"nl": "Een test."}, accepts_online=True, active=True,
+        )
+        values.update(fields)
+        with tenant_scope(db.session, tenant):
+            location = Location(**values)
+            for (month, group), places in (free or {}).items():
+                location.availability.append(Availability(month=month, age_group=group, free_places=places))
+            db.session.add(location)
+        return location
+
+    return build
+
+# --- people ------------------------------------------------------------------------------
+
+PASSWORD = "een lange zin als wachtwoord"
+
+
+@pytest.fixture
+def make_user(app):
+    """Build a verified user with roles in one call, e.g.
+    ``make_user("coordinator", tenant=herent)`` or ``make_user(("provider_staff", herent, [loc_id]))``."""
+    from regional_loket.accounts import services as accounts
+
+    def build(*roles, email=None, password=PASSWORD, name="Test Gebruiker", language="nl",
+              verified=True, tenant=None, locations=(), organisation=None):
+        email = email or f"user-{uuid.uuid4().hex[:10]}@example.be"
+        user, created = accounts.register(db.session, email=email, password=password, name=name, language=language)
+        assert created, email
+        if verified:
+            user.verified_at = accounts.utcnow()
+        for role in roles:
+            if role == "parent":
+                continue
+            accounts.grant(db.session, user, role,
+                           tenant=tenant if role in ("coordinator", "provider_staff") else None,
+                           location_ids=locations, organisation=organisation)
+        db.session.flush()
+        return user
+
+    return build
+
+
+def login(client, user_or_email, password=PASSWORD, host=None, **extra):
+    """Log in through the form on the regional host (or ``host``)."""
+    email = getattr(user_or_email, "email", user_or_email)
+    return client.post("/aanmelden", data={"email": email, "password": password, **extra},
+                       base_url=host or host_url())
+
 # --- the browser -------------------------------------------------------------------------
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -270,3 +339,163 @@ def live_region(database_url, redis_url, tmp_path_factory):
     with admin.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
+
+
+# =========================================================================================
+# --- notifications and background work: a real SMTP server, an app with an outbox --------
+# (fixtures for tests/test_notifications.py and tests/test_worker.py)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a free port that records what it accepts.
+
+    Behaviours: ``stop()`` refuses connections until ``start()``; ``delay_first_rcpt()`` holds
+    the reply to the first RCPT TO (``rcpt_reached`` is set meanwhile) until ``release`` is set.
+    """
+
+    def __init__(self):
+        import threading
+
+        self.port = free_port()
+        self.messages: list = []  # parsed email.message.EmailMessage, in order of arrival
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.rcpt_count = 0
+        self.rcpt_reached = threading.Event()
+        self.release = threading.Event()
+        self._delay: float | None = None
+        self._controller = None
+
+    def start(self):
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(_RecordingHandler(self), hostname="127.0.0.1", port=self.port,
+                                      server_hostname="sink.test")
+        self._controller.start()
+
+    def stop(self):
+        if self._controller is not None:
+            self.release.set()
+            self._controller.stop()
+            self._controller = None
+
+    def delay_first_rcpt(self, seconds: float = 30.0):
+        self._delay = seconds
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if address in str(m["To"])]
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.messages
+
+
+class _RecordingHandler:
+    def __init__(self, sink: SmtpSink):
+        self.sink = sink
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        import asyncio
+
+        sink = self.sink
+        sink.rcpt_count += 1
+        if sink._delay is not None and sink.rcpt_count == 1:
+            sink.rcpt_reached.set()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + sink._delay
+            while not sink.release.is_set() and loop.time() < deadline:
+                await asyncio.sleep(0.02)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        from email.policy import default
+
+        self.sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.sink.messages.append(email.message_from_bytes(envelope.original_content or envelope.content,
+                                                           policy=default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server():
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def make_outbox_app(committed, smtp_server):
+    """Committed apps that mail through ``smtp_server`` and enqueue on a queue of their own
+    (``tenants`` committed municipalities, slugs in ``app.extensions["test.tenant_slugs"]``).
+    Jobs run on the last app built; its notification rows and queue are removed afterwards."""
+    from regional_loket import jobs
+    from regional_loket.database import utcnow
+    from regional_loket.notifications.models import Notification
+
+    built = []
+
+    def build(tenants=0, **config):
+        settings = {
+            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_server.port,
+            "MAIL_FROM": "Regionaal Loket <noreply@loket.test>",
+            "JOBS_QUEUE": f"test-{uuid.uuid4().hex[:10]}",
+            **config,
+        }
+        started = utcnow()
+        app, slugs = committed(tenants, **settings)
+        app.extensions["test.tenant_slugs"] = slugs
+        jobs.set_job_app(app)
+        built.append((app, started))
+        return app
+
+    yield build
+    jobs.set_job_app(None)
+    for app, started in built:
+        with app.app_context():
+            db.session.rollback()
+            db.session.execute(sa.delete(Notification).where(Notification.created_at >= started))
+            db.session.commit()
+        connection = jobs.redis_connection(app)
+        try:
+            jobs.queue(app).delete(delete_jobs=True)
+        except jobs.REDIS_DOWN:
+            pass
+        finally:
+            connection.close()
+
+
+@pytest.fixture
+def outbox_app(make_outbox_app):
+    return make_outbox_app()
+
+
+def work_burst(app) -> bool:
+    """Work the app's queue until it is empty, in this process (``flask worker --burst``)."""
+    import signal
+
+    import redis
+    from rq import Queue, SimpleWorker
+
+    connection = redis.Redis.from_url(app.config["REDIS_URL"])
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        worker = SimpleWorker([Queue(app.config["JOBS_QUEUE"], connection=connection)], connection=connection)
+        return worker.work(burst=True)
+    finally:
+        for sig, handler in handlers.items():  # the worker installs its own; give pytest its back
+            signal.signal(sig, handler)
+        connection.close()

@@ -117,7 +117,7 @@ def test_cli_exits_non_zero_naming_the_failing_tenant(committed, extra_track):
     result = app.test_cli_runner().invoke(args=["tenants", "migrate", "--parallel", "2"])
     assert result.exit_code == 1
     assert f"migration failed for {slugs[0]}" in result.output
-    assert f"{slugs[1]}: tenant_0001 → tenant_9999" in result.output
+    assert f"{slugs[1]}: {migrate.head()} → tenant_9999" in result.output
 
 
 def test_tenant_created_from_head_equals_one_migrated_from_base(app, make_tenant):

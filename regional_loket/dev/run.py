@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     if not options.no_demo:
         _flask("demo", "load", env=env)
 
+    # SIGTERM ends us like Ctrl-C does, so the embedded servers are stopped on the way out.
+    signal.signal(signal.SIGTERM, _interrupt)
     children: list[subprocess.Popen] = []
     for extra in _extra_processes(env):
         children.append(subprocess.Popen(extra, env=env, cwd=PROJECT_ROOT))
@@ -77,9 +79,34 @@ def main(argv: list[str] | None = None) -> None:
                 child.kill()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+MAILSINK_PORT = 8025
+
+
 def _extra_processes(env: dict) -> list[list[str]]:
-    """Background processes next to the web server (the job worker, a local mail sink)."""
-    return []
+    """Background processes next to the web server: a local mail sink (when no SMTP server is
+    configured), one job worker and the scheduler.
+
+    Mutates ``env`` (SMTP_HOST, SMTP_PORT, MAILBOX_DIR) before any process starts, the web
+    server included, so every process sends to the sink and the web shows /dev/mailbox.
+    """
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    processes = []
+    if not env.get("SMTP_HOST"):
+        mailbox = Path(env["INSTANCE_PATH"]) / "mailbox"
+        port = int(env.get("MAILSINK_PORT") or MAILSINK_PORT)
+        env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(port), MAILBOX_DIR=str(mailbox))
+        env.pop("SMTP_USER", None)
+        env.pop("SMTP_STARTTLS", None)
+        processes.append([sys.executable, "-m", "regional_loket.dev.mailsink",
+                          "--port", str(port), "--dir", str(mailbox)])
+        print(f"mail sink: smtp://127.0.0.1:{port}, mails at http://{env['SERVER_NAME']}/dev/mailbox/")
+    processes.append([*flask, "worker"])
+    processes.append([*flask, "scheduler"])
+    return processes
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from flask import (
     abort,
     current_app,
     g,
+    has_request_context,
     make_response,
     redirect,
     render_template,
@@ -24,10 +25,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from ..accounts.policy import public
 from ..extensions import db
 from ..settings import PROJECT_ROOT
 from ..tenancy import services as tenancy_services
-from .urls import portal_url, safe_next
+from .urls import portal_url, safe_next, switch_url
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/web")
@@ -51,10 +53,21 @@ VENDOR_ASSETS = {
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # commands and jobs choose with force_locale
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in languages:
         return chosen
+    user = _current_user()
+    if user is not None and user.language in languages:
+        return user.language
     return request.accept_languages.best_match(languages, default=current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def _current_user():
+    from flask_login import current_user
+
+    return current_user if getattr(current_user, "is_authenticated", False) else None
 
 
 def init_app(app: Flask) -> None:
@@ -65,10 +78,33 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, _csrf_error)
     app.jinja_env.globals["portal_url"] = portal_url
+    app.jinja_env.globals["switch_url"] = switch_url
+    app.jinja_env.add_extension("jinja2.ext.do")
+
+
+# Back-office entries in the header, contributed by the domains: fn(user, tenant) → [(label, url)].
+_back_office: list = []
+
+
+def register_back_office(provider):
+    _back_office.append(provider)
+    return provider
+
+
+def back_office_links() -> list[dict]:
+    user = _current_user()
+    if user is None:
+        return []
+    return [
+        {"label": label, "url": url}
+        for provider in _back_office
+        for label, url in provider(user, g.get("tenant"))
+    ]
 
 
 def _layout_context() -> dict:
     return {
+        "back_office_links": back_office_links,
         "tenant": g.get("tenant"),
         "languages": LANGUAGE_NAMES,
         "current_language": str(get_locale() or "nl"),
@@ -169,6 +205,7 @@ def _csrf_error(error):
 
 
 @bp.route("/")
+@public
 def home():
     tenant = g.tenant
     if tenant is None:
@@ -178,6 +215,7 @@ def home():
 
 
 @bp.route("/lang/<code>")
+@public
 def set_language(code: str):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
@@ -189,6 +227,7 @@ def set_language(code: str):
 
 
 @bp.route("/assets/<path:name>")
+@public
 def vendor_asset(name: str):
     relative = VENDOR_ASSETS.get(name)
     if relative is None:
@@ -201,6 +240,7 @@ def vendor_asset(name: str):
 
 
 @bp.route("/branding.css")
+@public
 def branding():
     """The host's brand colour as CSS custom properties (the CSP allows no inline style)."""
     tenant = g.tenant

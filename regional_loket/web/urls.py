@@ -27,3 +27,13 @@ def safe_next(target: str | None, default: str | None = None) -> str:
         if not parts.scheme and not parts.netloc:
             return target
     return default or url_for("web.home")
+
+
+def switch_url(tenant, endpoint: str = "web.home", **values) -> str:
+    """A link to another portal that takes the login along (see accounts ``go``)."""
+    from flask_login import current_user
+
+    target = portal_url(tenant, endpoint, **values)
+    if getattr(current_user, "is_authenticated", False):
+        return url_for("accounts.go", to=target)
+    return target

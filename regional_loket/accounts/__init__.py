@@ -1,0 +1,75 @@
+"""Accounts, roles and sessions: one login for the whole region, authorization in one layer."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from ..extensions import db, login_manager
+from .models import Membership, Role, User
+from .policy import allowed_locations, can, login_required, public, require
+from .sessions import ServerSessionInterface
+
+__all__ = ["Membership", "Role", "User", "allowed_locations", "can", "init_app", "login_required",
+           "public", "require"]
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = ServerSessionInterface()
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None  # our login page explains itself
+    login_manager.user_loader(_load_user)
+
+    from . import cli, demo, views  # noqa: F401 — demo registers its loader
+
+    app.register_blueprint(views.bp)
+    app.jinja_env.filters["role_label"] = role_label
+    _rate_limits(app)
+
+
+# POSTs of these endpoints are rate limited per client address, with the configured limits.
+RATE_LIMITED = {
+    "accounts.login": "RATELIMIT_LOGIN",
+    "accounts.register": "RATELIMIT_REGISTER",
+    "accounts.forgot_password": "RATELIMIT_RESET",
+    "accounts.reset_password": "RATELIMIT_RESET",
+    "accounts.resend_verification": "RATELIMIT_RESEND",
+    "accounts.change_email": "RATELIMIT_RESEND",
+}
+
+
+def _rate_limits(app: Flask) -> None:
+    """Flask-Limiter with Redis storage. One Limiter per app, not one at module level: the
+    extension keeps its storage and switches on the instance, so a second app (tests, a
+    worker) would otherwise take over the first one's limits."""
+    limiter = Limiter(get_remote_address, app=app)
+    for endpoint, key in RATE_LIMITED.items():
+        app.view_functions[endpoint] = limiter.limit(app.config[key], methods=["POST"])(
+            app.view_functions[endpoint])
+    app.extensions["rate_limiter"] = limiter
+    app.cli.add_command(cli.accounts)
+
+
+ROLE_LABELS = {
+    Role.PARENT: _l("Ouder"),
+    Role.REFERRER: _l("Toeleider"),
+    Role.PROVIDER_STAFF: _l("Medewerker opvang"),
+    Role.COORDINATOR: _l("Coördinator"),
+    Role.ADMIN: _l("Regiobeheerder"),
+}
+
+
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS.get(role, role))
+
+
+def _load_user(user_id: str) -> User | None:
+    try:
+        user = db.session.get(User, uuid.UUID(user_id))
+    except ValueError:
+        return None
+    return user if user is not None and user.is_active else None

@@ -1,0 +1,154 @@
+"""Server-side sessions, one host-only cookie per host.
+
+The cookie carries 256 random bits; the row is found by their SHA-256. Logging out, a password
+change or an administrator's revocation deletes rows, which ends those sessions on every host at
+once. No cookie is ever set for the parent domain: a municipality's custom domain can never read
+another host's session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+
+from flask import Flask, Request, Response
+from flask.json.tag import TaggedJSONSerializer
+from flask.sessions import SessionInterface, SessionMixin
+from sqlalchemy import delete, insert, select, update
+from werkzeug.datastructures import CallbackDict
+
+from ..database import utcnow
+from ..extensions import db
+from .models import ServerSession
+
+IDLE = timedelta(hours=12)
+REMEMBER = timedelta(days=30)
+TOUCH_EVERY = timedelta(minutes=5)  # write last_seen_at at most this often
+_serializer = TaggedJSONSerializer()
+
+
+def hash_sid(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+class Session(CallbackDict, SessionMixin):
+    def __init__(self, initial=None, sid: str | None = None, row=None):
+        def on_update(this):
+            this.modified = True
+
+        super().__init__(initial, on_update)
+        self.sid = sid
+        self.row = row  # the stored row's columns when loaded, else None
+        self.modified = False
+        self.regenerate = False  # a new id at the next save (login: no session fixation)
+        self.ended = False  # delete the row and the cookie at the next save
+        self.login_id: uuid.UUID | None = row.login_id if row is not None else None
+        self.remember = bool(row.remember) if row is not None else False
+
+    @property
+    def new(self) -> bool:
+        return self.row is None
+
+
+def cookie_name(app: Flask) -> str:
+    # The __Host- prefix makes browsers refuse the cookie unless it is Secure, host-only and
+    # for path /: exactly what we want in production. Plain http on *.localhost can't use it.
+    return "__Host-session" if app.config.get("SESSION_COOKIE_SECURE") else "session"
+
+
+class ServerSessionInterface(SessionInterface):
+    serializer = _serializer
+
+    def open_session(self, app: Flask, request: Request) -> Session:
+        sid = request.cookies.get(cookie_name(app))
+        if not sid or len(sid) > 128:
+            return Session()
+        with _store() as store:
+            row = store.execute(
+                select(ServerSession.__table__).where(
+                    ServerSession.id_hash == hash_sid(sid),
+                    ServerSession.expires_at > utcnow(),
+                    ServerSession.host == request.host.lower(),
+                )
+            ).first()
+        if row is None:
+            return Session()
+        try:
+            data = _serializer.loads(row.data)
+        except ValueError:
+            data = {}
+        return Session(data, sid=sid, row=row)
+
+    def save_session(self, app: Flask, session: Session, response: Response) -> None:
+        # The view's unit of work is over (what it did not commit, teardown would discard
+        # anyway): end it now, so the browser session is stored in a transaction of its own
+        # that never interleaves with it.
+        db.session.close()
+        name = cookie_name(app)
+        options = {
+            "path": "/",
+            "secure": bool(app.config.get("SESSION_COOKIE_SECURE")),
+            "httponly": True,
+            "samesite": "Lax",
+        }
+        now = utcnow()
+        if session.ended or (not session and not session.new and session.modified):
+            if session.row is not None:
+                _delete(hash_sid(session.sid))
+            if session.sid or session.ended:
+                response.delete_cookie(name, path="/", secure=options["secure"], httponly=True, samesite="Lax")
+            return
+        if not session:
+            return  # nothing worth storing for an anonymous visitor
+
+        from flask import request  # the host this session belongs to
+
+        lifetime = REMEMBER if session.remember else IDLE
+        user_id = session.get("_user_id")
+        values = {
+            "user_id": uuid.UUID(user_id) if user_id else None,
+            "login_id": session.login_id,
+            "data": _serializer.dumps(dict(session)),
+            "remember": session.remember,
+            "last_seen_at": now,
+            "expires_at": now + lifetime,
+        }
+        if session.new or session.regenerate:
+            if session.row is not None:
+                _delete(hash_sid(session.sid))
+            session.sid = secrets.token_urlsafe(32)
+            with _store() as store:
+                store.execute(insert(ServerSession.__table__).values(
+                    id_hash=hash_sid(session.sid), host=request.host.lower(), created_at=now,
+                    user_agent=(request.user_agent.string or "")[:200], **values))
+                store.commit()
+        elif session.modified or now - session.row.last_seen_at > TOUCH_EVERY:
+            with _store() as store:
+                store.execute(
+                    update(ServerSession.__table__)
+                    .where(ServerSession.id_hash == hash_sid(session.sid))
+                    .values(**values)
+                )
+                store.commit()
+        else:
+            return
+        response.set_cookie(
+            name, session.sid,
+            max_age=int(lifetime.total_seconds()) if session.remember else None,
+            **options,
+        )
+        response.vary.add("Cookie")
+
+
+def _store():
+    """A session of its own: storing the browser session never commits (or rolls back) the
+    request's unit of work, whatever state the view left it in."""
+    return db.session.session_factory()
+
+
+def _delete(id_hash: str) -> None:
+    with _store() as store:
+        store.execute(delete(ServerSession.__table__).where(ServerSession.id_hash == id_hash))
+        store.commit()

@@ -1,0 +1,401 @@
+"""Registration, login across the region's hosts, password and e-mail changes, account pages."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlencode, urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from ..database import utcnow
+from ..extensions import db
+from ..tenancy import services as tenancy_services
+from ..tenancy.resolver import HostKind, classify_host
+from ..web.urls import portal_url, safe_next
+from . import forms, mail, services, tokens
+from .policy import login_required, public
+from .sessions import hash_sid
+
+bp = Blueprint("accounts", __name__, template_folder="templates")
+
+
+def _secret() -> str:
+    return current_app.secret_key
+
+
+def _on_region_only():
+    """Authentication pages live on the regional host; elsewhere, go there (keeping ``next``
+    as an absolute URL of this host, so the user comes back here afterwards)."""
+    if g.tenant is None:
+        return None
+    target = request.args.get("next") or "/"
+    back = request.host_url.rstrip("/") + safe_next(target, "/")
+    return redirect(portal_url(None, request.endpoint, **{**request.view_args, "next": back}))
+
+
+def _own_host_url(url: str | None) -> tuple[str, str] | None:
+    """``(host, path)`` when ``url`` is an absolute URL of one of this region's live portals."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    match = classify_host(parts.netloc, current_app.config["REGION_SERVER_NAME"])
+    if match.kind is HostKind.UNKNOWN:
+        return None
+    if match.kind is not HostKind.REGION:
+        tenant = tenancy_services.find_tenant(db.session, match)
+        if tenant is None or tenant.is_archived:
+            return None
+    path = safe_next(parts.path + (f"?{parts.query}" if parts.query else ""), "/")
+    return parts.netloc.lower(), path
+
+
+def _after_login(next_url: str | None):
+    target = _own_host_url(next_url)
+    if target and target[0] != request.host.lower():
+        return redirect(url_for("accounts.go", to=next_url))
+    return redirect(safe_next(next_url if not target else target[1], url_for("web.home")))
+
+
+# --- registration ----------------------------------------------------------------------------
+
+
+@bp.route("/registreren", methods=["GET", "POST"])
+@public
+def register():
+    if (elsewhere := _on_region_only()) is not None:
+        return elsewhere
+    form = forms.RegisterForm(language=request.args.get("lang") or str(g.get("locale") or "nl"))
+    if form.validate_on_submit():
+        user, created = services.register(
+            db.session, email=form.email.data, password=form.password.data, name=form.name.data,
+            language=form.language.data, phone=form.phone.data,
+        )
+        if created:
+            mail.verification(db.session, user, _secret())
+        else:
+            mail.already_registered(db.session, user)
+        db.session.commit()
+        return render_template("accounts/check_mail.html", email=services.normalise_email(form.email.data))
+    return render_template("accounts/register.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/registreren/bevestigen/<token>")
+@public
+def verify(token: str):
+    try:
+        payload = tokens.read(_secret(), "verify", token)
+    except tokens.TokenError as error:
+        return render_template("accounts/token_problem.html", reason=error.reason, resend=True), 400
+    user = db.session.get(services.User, uuid.UUID(payload["uid"]))
+    if user is None or not services.mark_verified(user, email=payload["email"], now=utcnow()):
+        return render_template("accounts/token_problem.html", reason="invalid", resend=True), 400
+    db.session.commit()
+    flash(_("Uw e-mailadres is bevestigd. U kunt zich nu aanmelden."), "success")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/registreren/opnieuw", methods=["GET", "POST"])
+@public
+def resend_verification():
+    if (elsewhere := _on_region_only()) is not None:
+        return elsewhere
+    form = forms.EmailOnlyForm()
+    if form.validate_on_submit():
+        user = services.find_user(db.session, form.email.data)
+        if user is not None and not user.is_verified and user.is_active:
+            mail.verification(db.session, user, _secret())
+            db.session.commit()
+        return render_template("accounts/check_mail.html", email=services.normalise_email(form.email.data))
+    return render_template("accounts/resend.html", form=form), 200 if not form.errors else 422
+
+
+# --- login and logout ------------------------------------------------------------------------
+
+
+@bp.route("/aanmelden", methods=["GET", "POST"])
+@public
+def login():
+    if (elsewhere := _on_region_only()) is not None:
+        return elsewhere
+    next_url = request.args.get("next")
+    if current_user.is_authenticated and request.method == "GET":
+        return _after_login(next_url)
+    form = forms.LoginForm()
+    problem = None
+    if form.validate_on_submit():
+        attempt = services.authenticate(db.session, form.email.data, form.password.data, now=utcnow())
+        if attempt.outcome == "just_locked":
+            mail.unlock(db.session, attempt.user, _secret())
+        db.session.commit()
+        if attempt.ok:
+            _start_login(attempt.user, remember=form.remember.data)
+            return _after_login(next_url)
+        problem = "unverified" if attempt.outcome == "unverified" else "invalid"
+    status = 200 if request.method == "GET" else (422 if form.errors or problem else 200)
+    return render_template("accounts/login.html", form=form, problem=problem, next=next_url), status
+
+
+def _start_login(user, *, remember: bool, login_id: uuid.UUID | None = None) -> None:
+    """A fresh session id (no fixation) that belongs to this login on every host."""
+    session.clear()
+    session.regenerate = True
+    session.remember = remember
+    session.login_id = login_id or uuid.uuid4()
+    login_user(user)
+
+
+@bp.route("/afmelden", methods=["POST"])
+@public
+def logout():
+    form = forms.ConfirmForm()
+    if form.validate_on_submit() and current_user.is_authenticated:
+        if session.login_id is not None:
+            services.end_login(db.session, session.login_id)
+            db.session.commit()
+        logout_user()
+        session.ended = True
+        flash(_("U bent afgemeld."), "success")
+    return redirect(url_for("web.home"))
+
+
+# --- moving between the region's hosts -------------------------------------------------------
+
+
+@bp.route("/sessie/naar")
+@public
+def go():
+    """Follow a link to another portal of the region, taking the login along."""
+    target = _own_host_url(request.args.get("to"))
+    if target is None:
+        abort(400)
+    host, path = target
+    scheme = current_app.config["PREFERRED_URL_SCHEME"]
+    if not current_user.is_authenticated or host == request.host.lower():
+        return redirect(f"{scheme}://{host}{path}")
+    token = tokens.make(_secret(), "handover", uid=str(current_user.id), login=str(session.login_id),
+                        aud=host)
+    return redirect(f"{scheme}://{host}/sessie/overdracht?" + urlencode({"token": token, "next": path}))
+
+
+@bp.route("/sessie/overdracht")
+@public
+def handover():
+    """Open this host's session for a login made on another host of the region."""
+    next_url = safe_next(request.args.get("next"), url_for("web.home"))
+    try:
+        payload = tokens.read(_secret(), "handover", request.args.get("token", ""))
+        if payload.get("aud") != request.host.lower():
+            raise tokens.TokenError("invalid")
+        login_id = uuid.UUID(payload["login"])
+        if not services.login_alive(db.session, login_id, now=utcnow()):
+            raise tokens.TokenError("invalid")
+        tokens.consume(db.session, "handover", payload)
+        user = db.session.get(services.User, uuid.UUID(payload["uid"]))
+        if user is None or not user.is_active:
+            raise tokens.TokenError("invalid")
+    except (tokens.TokenError, KeyError, ValueError):
+        db.session.rollback()
+        flash(_("Uw aanmelding kon niet worden overgenomen. Meld u opnieuw aan."), "error")
+        return redirect(portal_url(None, "accounts.login", next=request.host_url.rstrip("/") + next_url))
+    db.session.commit()
+    _start_login(user, remember=False, login_id=login_id)
+    return redirect(next_url)
+
+
+# --- password reset and unlock ---------------------------------------------------------------
+
+
+@bp.route("/wachtwoord-vergeten", methods=["GET", "POST"])
+@public
+def forgot_password():
+    if (elsewhere := _on_region_only()) is not None:
+        return elsewhere
+    form = forms.EmailOnlyForm()
+    if form.validate_on_submit():
+        user = services.find_user(db.session, form.email.data)
+        if user is not None and user.is_active:
+            mail.reset(db.session, user, _secret())
+            db.session.commit()
+        # The same answer whether or not the address has an account.
+        return render_template("accounts/check_mail.html", email=services.normalise_email(form.email.data),
+                               reset=True)
+    return render_template("accounts/forgot.html", form=form), 200 if not form.errors else 422
+
+
+def _reset_user(token: str):
+    payload = tokens.read(_secret(), "reset", token)
+    user = db.session.get(services.User, uuid.UUID(payload["uid"]))
+    if user is None or not user.is_active or payload.get("pw") != services.password_fingerprint(user):
+        raise tokens.TokenError("used")
+    return user, payload
+
+
+@bp.route("/wachtwoord-herstellen/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str):
+    try:
+        user, payload = _reset_user(token)
+    except (tokens.TokenError, KeyError, ValueError) as error:
+        reason = getattr(error, "reason", "invalid")
+        return render_template("accounts/token_problem.html", reason=reason, reset=True), 400
+    form = forms.ResetPasswordForm()
+    form.account_email, form.account_name = user.email, user.name
+    if form.validate_on_submit():
+        try:
+            tokens.consume(db.session, "reset", payload)
+        except tokens.TokenError:
+            db.session.rollback()
+            return render_template("accounts/token_problem.html", reason="used", reset=True), 400
+        services.set_password(db.session, user, form.password.data)
+        if not user.is_verified:
+            user.verified_at = utcnow()  # the link reached this mailbox
+        mail.password_changed(db.session, user)
+        db.session.commit()
+        flash(_("Uw wachtwoord is gewijzigd. Meld u aan met uw nieuwe wachtwoord."), "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/ontgrendelen/<token>")
+@public
+def unlock(token: str):
+    try:
+        payload = tokens.read(_secret(), "unlock", token)
+        user = db.session.get(services.User, uuid.UUID(payload["uid"]))
+        if user is None:
+            raise tokens.TokenError("invalid")
+        tokens.consume(db.session, "unlock", payload)
+    except (tokens.TokenError, KeyError, ValueError) as error:
+        db.session.rollback()
+        return render_template("accounts/token_problem.html", reason=getattr(error, "reason", "invalid")), 400
+    services.unlock(user)
+    db.session.commit()
+    flash(_("Uw account is ontgrendeld. U kunt zich opnieuw aanmelden."), "success")
+    return redirect(url_for("accounts.login"))
+
+
+# --- my account ------------------------------------------------------------------------------
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def profile():
+    user = current_user._get_current_object()
+    form = forms.ProfileForm(obj=user)
+    if form.validate_on_submit():
+        services.update_profile(user, name=form.name.data, phone=form.phone.data, language=form.language.data)
+        db.session.commit()
+        flash(_("Uw gegevens zijn bewaard."), "success")
+        return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/account/wachtwoord", methods=["GET", "POST"])
+@login_required
+def change_password():
+    user = current_user._get_current_object()
+    form = forms.ChangePasswordForm()
+    form.account_email, form.account_name = user.email, user.name
+    if form.validate_on_submit():
+        if not services.passwords.verify_password(user.password_hash, form.current.data):
+            form.current.errors.append(_("Uw huidig wachtwoord klopt niet."))
+        else:
+            services.set_password(db.session, user, form.password.data, keep_session=hash_sid(session.sid))
+            mail.password_changed(db.session, user)
+            db.session.commit()
+            session.regenerate = True
+            flash(_("Uw wachtwoord is gewijzigd. Uw andere sessies zijn afgemeld."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/password.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/account/e-mail", methods=["GET", "POST"])
+@login_required
+def change_email():
+    user = current_user._get_current_object()
+    form = forms.ChangeEmailForm()
+    if form.validate_on_submit():
+        if not services.passwords.verify_password(user.password_hash, form.current.data):
+            form.current.errors.append(_("Uw huidig wachtwoord klopt niet."))
+        else:
+            new = services.normalise_email(form.email.data)
+            if new != user.email:
+                mail.confirm_new_email(db.session, user, new, _secret())
+                db.session.commit()
+            return render_template("accounts/check_mail.html", email=new)
+    return render_template("accounts/email.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/account/e-mail/bevestigen/<token>")
+@public
+def confirm_email(token: str):
+    try:
+        payload = tokens.read(_secret(), "email", token)
+        user = db.session.get(services.User, uuid.UUID(payload["uid"]))
+        if user is None or not user.is_active:
+            raise tokens.TokenError("invalid")
+        tokens.consume(db.session, "email", payload)
+        old = user.email
+        services.change_email(db.session, user, payload["new"])
+    except (tokens.TokenError, KeyError, ValueError) as error:
+        db.session.rollback()
+        return render_template("accounts/token_problem.html", reason=getattr(error, "reason", "invalid")), 400
+    except services.AccountError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("web.home"))
+    mail.email_changed(db.session, user, old)
+    db.session.commit()
+    flash(_("Uw nieuwe e-mailadres is bevestigd."), "success")
+    return redirect(url_for("accounts.profile") if current_user.is_authenticated else url_for("accounts.login"))
+
+
+@bp.route("/account/sessies", methods=["GET", "POST"])
+@login_required
+def sessions():
+    form = forms.ConfirmForm()
+    if form.validate_on_submit():
+        services.revoke_sessions(db.session, current_user.id)
+        db.session.commit()
+        logout_user()
+        session.ended = True
+        flash(_("U bent overal afgemeld."), "success")
+        return redirect(url_for("web.home"))
+    rows = services.list_sessions(db.session, current_user.id, now=utcnow())
+    return render_template("accounts/sessions.html", rows=rows, form=form,
+                           current=hash_sid(session.sid) if session.sid else None)
+
+
+@bp.route("/account/verwijderen", methods=["GET", "POST"])
+@login_required
+def delete_account():
+    user = current_user._get_current_object()
+    form = forms.DeleteAccountForm()
+    if form.validate_on_submit():
+        if not services.passwords.verify_password(user.password_hash, form.current.data):
+            form.current.errors.append(_("Uw huidig wachtwoord klopt niet."))
+        else:
+            email, language = user.email, user.language
+            services.delete_account(db.session, user, now=utcnow())
+            mail.account_deleted(db.session, email=email, language=language, user_id=user.id)
+            db.session.commit()
+            logout_user()
+            session.ended = True
+            flash(_("Uw account is verwijderd."), "success")
+            return redirect(url_for("web.home"))
+    return render_template("accounts/delete.html", form=form), 200 if not form.errors else 422

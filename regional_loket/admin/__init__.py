@@ -1,0 +1,10 @@
+"""The intercommunal administrators' back office on the regional host: municipalities, people,
+roles, revocation."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from . import views
+
+    app.register_blueprint(views.bp)

@@ -1,0 +1,134 @@
+"""Region administration: every route here is for administrators, on the regional host."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from ..accounts import require
+from ..accounts import services as account_services
+from ..accounts.forms import ConfirmForm
+from ..accounts.models import Role, User
+from ..extensions import db
+from ..tenancy import region_only
+from ..tenancy import services as tenancy_services
+from ..web import register_back_office
+from .forms import GrantForm
+
+bp = Blueprint("admin", __name__, url_prefix="/beheer/regio", template_folder="templates")
+PER_PAGE = 25
+
+
+@register_back_office
+def _link(user, tenant):
+    from ..accounts import can
+
+    if tenant is None and can(user, Role.ADMIN):
+        return [(_("Regiobeheer"), url_for("admin.dashboard"))]
+    return []
+
+
+def _page() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", 1)), 10_000))
+    except ValueError:
+        return 1
+
+
+@bp.route("/")
+@require(Role.ADMIN)
+@region_only
+def dashboard():
+    tenants = tenancy_services.list_tenants(db.session)
+    return render_template("admin/dashboard.html", tenants=tenants)
+
+
+@bp.route("/gebruikers")
+@require(Role.ADMIN)
+@region_only
+def users():
+    query = request.args.get("q", "")[:100]
+    page = _page()
+    rows, total = account_services.search_users(db.session, query, page=page, per_page=PER_PAGE)
+    pages = max(1, -(-total // PER_PAGE))
+    return render_template("admin/users.html", rows=rows, total=total, q=query, page=page, pages=pages)
+
+
+def _user(user_id: uuid.UUID) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        abort(404)
+    return user
+
+
+@bp.route("/gebruikers/<uuid:user_id>", methods=["GET", "POST"])
+@require(Role.ADMIN)
+@region_only
+def user(user_id: uuid.UUID):
+    person = _user(user_id)
+    tenants = tenancy_services.list_tenants(db.session, include_archived=False)
+    form = GrantForm()
+    form.tenant.choices = [SelectChoice("", "—")] + [SelectChoice(t.slug, t.name) for t in tenants]
+    if form.validate_on_submit():
+        tenant = tenancy_services.get_tenant(db.session, form.tenant.data) if form.tenant.data else None
+        try:
+            account_services.grant(db.session, person, form.role.data, tenant=tenant,
+                                   organisation=form.organisation.data or None)
+        except ValueError:
+            db.session.rollback()
+            form.tenant.errors.append(
+                _("Coördinatoren en medewerkers horen bij een gemeente; de andere rollen niet."))
+        else:
+            db.session.commit()
+            flash(_("De rol is toegekend."), "success")
+            return redirect(url_for("admin.user", user_id=person.id))
+    names = {t.id: t.name for t in tenancy_services.list_tenants(db.session)}
+    return render_template("admin/user.html", person=person, form=form, confirm=ConfirmForm(), tenant_names=names), \
+        200 if not form.errors else 422
+
+
+@bp.route("/gebruikers/<uuid:user_id>/sessies-beeindigen", methods=["POST"])
+@require(Role.ADMIN)
+@region_only
+def revoke(user_id: uuid.UUID):
+    person = _user(user_id)
+    if ConfirmForm().validate_on_submit():
+        count = account_services.revoke_sessions(db.session, person.id)
+        db.session.commit()
+        flash(_("%(count)s sessie(s) beëindigd.", count=count), "success")
+    return redirect(url_for("admin.user", user_id=person.id))
+
+
+@bp.route("/gebruikers/<uuid:user_id>/actief", methods=["POST"])
+@require(Role.ADMIN)
+@region_only
+def toggle_active(user_id: uuid.UUID):
+    person = _user(user_id)
+    if person.id == current_user.id:
+        flash(_("U kunt uw eigen account niet blokkeren."), "error")
+    elif ConfirmForm().validate_on_submit():
+        person.active = not person.active
+        if not person.active:
+            account_services.revoke_sessions(db.session, person.id)
+        db.session.commit()
+        flash(_("Het account is geblokkeerd.") if not person.active else _("Het account is weer actief."), "success")
+    return redirect(url_for("admin.user", user_id=person.id))
+
+
+@bp.route("/gebruikers/<uuid:user_id>/rollen/<uuid:membership_id>/verwijderen", methods=["POST"])
+@require(Role.ADMIN)
+@region_only
+def remove_role(user_id: uuid.UUID, membership_id: uuid.UUID):
+    person = _user(user_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            account_services.remove_membership(db.session, person, membership_id)
+        except LookupError:
+            abort(404)
+        db.session.commit()
+        flash(_("De rol is ingetrokken."), "success")
+    return redirect(url_for("admin.user", user_id=person.id))

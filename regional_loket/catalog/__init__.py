@@ -1,0 +1,24 @@
+"""The regional catalog: locations, free places, search across municipality borders, open data."""
+
+from flask import Flask
+
+from .models import (
+    AgeGroup,
+    Availability,
+    CatalogAvailability,
+    CatalogLocation,
+    Kind,
+    Location,
+    Tariff,
+)
+
+__all__ = ["AgeGroup", "Availability", "CatalogAvailability", "CatalogLocation", "Kind", "Location",
+           "Tariff", "init_app"]
+
+
+def init_app(app: Flask) -> None:
+    from . import api, cli, demo, mirror, views  # noqa: F401 — mirror and demo register hooks
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    app.cli.add_command(cli.catalog)

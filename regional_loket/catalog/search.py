@@ -1,0 +1,394 @@
+"""Search across municipality borders: one query over the regional catalog.
+
+``parse`` turns request arguments into a :class:`Search` and a dict of translated problems per
+field; a field with a problem is left out of the search (the rest still applies), so a typo in
+one box never costs the family its results. ``run`` executes it with facets and pagination.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, time
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Float, and_, cast, func, literal, or_, select, true
+from sqlalchemy.orm import Session
+
+from ..tenancy.models import Postcode, Tenant, TenantStatus
+from .mirror import fold
+from .models import AGE_GROUP_MONTHS, AgeGroup, CatalogAvailability, CatalogLocation, Kind, Tariff
+
+PER_PAGE = 20
+MAX_QUERY = 200
+MAX_DISTANCE_KM = 100
+NEARBY_KM = 12
+SORTS = ("relevance", "distance", "free", "name")
+LANGUAGE_CODES = ("nl", "fr", "en", "de", "ar", "tr", "es", "it", "pl", "ro")
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Search:
+    q: str = ""
+    municipalities: tuple[str, ...] = ()
+    nearby: bool = False
+    postcode: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    distance_km: float | None = None
+    kinds: tuple[str, ...] = ()
+    birth_date: date | None = None
+    start: date | None = None
+    month: date | None = None
+    income_only: bool = False
+    max_price: Decimal | None = None
+    open_before: time | None = None
+    open_after: time | None = None
+    languages: tuple[str, ...] = ()
+    special_care: bool = False
+    online_only: bool = False
+    sort: str = "relevance"
+    page: int = 1
+
+    @property
+    def has_point(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+    def age_months(self, today: date) -> int | None:
+        """Age of the child at the wanted start (negative: not born yet)."""
+        if self.birth_date is None:
+            return None
+        start = self.start or self.month or today
+        months = (start.year - self.birth_date.year) * 12 + start.month - self.birth_date.month
+        return months - (1 if start.day < self.birth_date.day else 0)
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _list(args, name: str) -> list[str]:
+    values = []
+    for raw in args.getlist(name):
+        values.extend(v.strip() for v in raw.split(",") if v.strip())
+    return values
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _time(text: str) -> time | None:
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def parse(args, *, session: Session, today: date, default_municipalities: tuple[str, ...] = ()) -> tuple[Search, dict]:
+    """Read a search from request arguments; problems are translated messages per field."""
+    problems: dict[str, object] = {}
+    values: dict = {}
+
+    q = " ".join(args.get("q", "").split())
+    if len(q) > MAX_QUERY:
+        problems["q"] = _l("Gebruik hoogstens %(max)s tekens.", max=MAX_QUERY)
+        q = q[:MAX_QUERY]
+    values["q"] = q
+
+    known = {slug for (slug,) in session.execute(
+        select(Tenant.slug).where(Tenant.status == TenantStatus.ACTIVE))}
+    chosen = tuple(dict.fromkeys(_list(args, "gemeente")))
+    if "gemeente" not in args and default_municipalities:
+        chosen = default_municipalities
+    unknown = [slug for slug in chosen if slug not in known]
+    if unknown:
+        problems["gemeente"] = _l("Deze gemeente kennen we niet: %(names)s.", names=", ".join(unknown[:3])[:80])
+    values["municipalities"] = tuple(slug for slug in chosen if slug in known)
+    values["nearby"] = args.get("nabij") in ("1", "on", "true")
+
+    postcode = args.get("postcode", "").strip()
+    if postcode:
+        if not re.fullmatch(r"[1-9]\d{3}", postcode):
+            problems["postcode"] = _l("Een postcode heeft 4 cijfers, bv. 3000.")
+        else:
+            point = session.execute(
+                select(func.avg(Postcode.lat), func.avg(Postcode.lon)).where(Postcode.code == postcode)
+            ).one()
+            if point[0] is None:
+                problems["postcode"] = _l("Deze postcode ligt niet in de regio.")
+            else:
+                values.update(postcode=postcode, lat=float(point[0]), lon=float(point[1]))
+    lat_text, lon_text = args.get("lat", "").strip(), args.get("lon", "").strip()
+    if (lat_text or lon_text) and "lat" not in values:
+        try:
+            lat, lon = float(lat_text), float(lon_text)
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180) or math.isnan(lat + lon):
+                raise ValueError
+            values.update(lat=lat, lon=lon)
+        except ValueError:
+            problems["punt"] = _l("Dit punt op de kaart is ongeldig.")
+
+    distance = args.get("afstand", "").strip()
+    if distance:
+        try:
+            km = float(distance.replace(",", "."))
+            if not 0 < km <= MAX_DISTANCE_KM or math.isnan(km):
+                raise ValueError
+            values["distance_km"] = km
+        except ValueError:
+            problems["afstand"] = _l("Kies een afstand tussen 1 en %(max)s km.", max=MAX_DISTANCE_KM)
+        if "distance_km" in values and "lat" not in values and "postcode" not in problems:
+            problems["afstand"] = _l("Geef ook een postcode op om op afstand te zoeken.")
+
+    kinds = tuple(dict.fromkeys(_list(args, "type")))
+    if any(k not in set(Kind) for k in kinds):
+        problems["type"] = _l("Kies een geldig type opvang.")
+    values["kinds"] = tuple(k for k in kinds if k in set(Kind))
+
+    for name, key in (("geboortedatum", "birth_date"), ("start", "start")):
+        text = args.get(name, "").strip()
+        if text:
+            parsed = _date(text)
+            if parsed is None:
+                problems[name] = _l("Gebruik een datum als 2026-09-01.")
+            else:
+                values[key] = parsed
+    birth, start = values.get("birth_date"), values.get("start")
+    if birth is not None and birth > add_months(today, 10):
+        problems["geboortedatum"] = _l("Een verwachte geboortedatum ligt hoogstens 10 maanden vooruit.")
+        values.pop("birth_date")
+    elif birth is not None and birth < date(today.year - 13, today.month, 1):
+        problems["geboortedatum"] = _l("Kinderopvang is er voor kinderen tot 12 jaar.")
+        values.pop("birth_date")
+    if start is not None and not (date(today.year - 1, 1, 1) <= start <= add_months(today, 36)):
+        problems["start"] = _l("Kies een startdatum in de komende drie jaar.")
+        values.pop("start")
+    elif start is not None and values.get("birth_date") and start < values["birth_date"]:
+        problems["start"] = _l("De startdatum ligt voor de geboortedatum.")
+        values.pop("start")
+
+    month = args.get("maand", "").strip()
+    if month:
+        parsed = _date(month + "-01") if re.fullmatch(r"\d{4}-\d{2}", month) else None
+        if parsed is None or not (month_start(today) <= parsed <= add_months(today, 17)):
+            problems["maand"] = _l("Kies een maand in de komende 18 maanden.")
+        else:
+            values["month"] = parsed
+
+    values["income_only"] = args.get("ikt") in ("1", "on", "true")
+    values["special_care"] = args.get("zorg") in ("1", "on", "true")
+    values["online_only"] = args.get("online") in ("1", "on", "true")
+    price = args.get("maxprijs", "").strip()
+    if price:
+        try:
+            amount = Decimal(price.replace(",", "."))
+            if not Decimal(0) < amount <= Decimal(200):
+                raise InvalidOperation
+            values["max_price"] = amount
+        except InvalidOperation:
+            problems["maxprijs"] = _l("Geef een dagprijs tussen 0 en 200 euro.")
+    for name, key in (("open_voor", "open_before"), ("open_na", "open_after")):
+        text = args.get(name, "").strip()
+        if text:
+            parsed = _time(text)
+            if parsed is None:
+                problems[name] = _l("Gebruik een uur als 07:30.")
+            else:
+                values[key] = parsed
+    languages = tuple(dict.fromkeys(_list(args, "taal")))
+    if any(code not in LANGUAGE_CODES for code in languages):
+        problems["taal"] = _l("Kies een taal uit de lijst.")
+    values["languages"] = tuple(code for code in languages if code in LANGUAGE_CODES)
+
+    sort = args.get("sorteer", "")
+    if sort and sort not in SORTS:
+        problems["sorteer"] = _l("Kies een geldige sortering.")
+    values["sort"] = sort if sort in SORTS else ("distance" if "lat" in values else "relevance" if q else "name")
+
+    page = args.get("pagina", "1").strip() or "1"
+    if not page.isdigit() or not 1 <= int(page) <= 10_000:
+        problems["pagina"] = _l("Die pagina bestaat niet; we tonen de eerste.")
+        page = "1"
+    values["page"] = int(page)
+    return Search(**values), problems
+
+
+# --- the query -------------------------------------------------------------------------------
+
+
+def _ts_query(text: str):
+    """Prefix match on every word, in the simple, Dutch and French configurations."""
+    tokens = _TOKEN.findall(fold(text))[:12]
+    if not tokens:
+        return None
+    expression = " & ".join(f"{token}:*" for token in tokens)
+    return (
+        func.to_tsquery("simple", expression)
+        .op("||")(func.to_tsquery("dutch", expression))
+        .op("||")(func.to_tsquery("french", expression))
+    )
+
+
+def _distance(lat: float, lon: float):
+    c = CatalogLocation
+    return 6371.0 * 2 * func.asin(func.sqrt(
+        func.power(func.sin(func.radians(c.lat - lat) / 2), 2)
+        + func.cos(func.radians(literal(lat, Float))) * func.cos(func.radians(c.lat))
+        * func.power(func.sin(func.radians(c.lon - lon) / 2), 2)
+    ))
+
+
+def age_groups_for(months: int | None) -> tuple[str, ...]:
+    if months is None:
+        return tuple(AgeGroup)
+    return tuple(g for g, (low, high) in AGE_GROUP_MONTHS.items() if low <= max(months, 0) <= high)
+
+
+def nearby_municipalities(session: Session, slug: str, km: float = NEARBY_KM) -> tuple[str, ...]:
+    """Municipalities with a locality centre within ``km`` of one of ``slug``'s."""
+    mine = select(Postcode.lat, Postcode.lon).join(Tenant).where(Tenant.slug == slug).subquery()
+    other = Postcode.__table__.alias("other")
+    distance = 6371.0 * 2 * func.asin(func.sqrt(
+        func.power(func.sin(func.radians(other.c.lat - mine.c.lat) / 2), 2)
+        + func.cos(func.radians(mine.c.lat)) * func.cos(func.radians(other.c.lat))
+        * func.power(func.sin(func.radians(other.c.lon - mine.c.lon) / 2), 2)))
+    rows = session.execute(
+        select(Tenant.slug).distinct().join(other, other.c.tenant_id == Tenant.id).join(mine, true())
+        .where(distance <= km, Tenant.status == TenantStatus.ACTIVE)
+    )
+    return tuple(sorted(r for (r,) in rows))
+
+
+@dataclass
+class Result:
+    rows: list[dict]
+    total: int
+    page: int
+    pages: int
+    by_municipality: list[tuple[str, str, int]] = field(default_factory=list)  # slug, name, count
+    by_kind: dict[str, int] = field(default_factory=dict)
+    scope: tuple[str, ...] = ()  # municipalities searched (after "nearby")
+    months: list[date] = field(default_factory=list)
+
+
+def _conditions(search: Search, *, today: date, scope: tuple[str, ...], skip: str | None = None):
+    c = CatalogLocation
+    where = [c.active.is_(True), Tenant.status == TenantStatus.ACTIVE]
+    if scope and skip != "municipality":
+        where.append(Tenant.slug.in_(scope))
+    if search.kinds and skip != "kind":
+        where.append(c.kind.in_(search.kinds))
+    if search.q and (query := _ts_query(search.q)) is not None:
+        where.append(c.search_vector.op("@@")(query))
+    if search.has_point and search.distance_km:
+        km = search.distance_km
+        lat_span = km / 111.0
+        lon_span = km / (111.0 * max(math.cos(math.radians(search.lat)), 0.01))
+        where += [c.lat.between(search.lat - lat_span, search.lat + lat_span),
+                  c.lon.between(search.lon - lon_span, search.lon + lon_span),
+                  _distance(search.lat, search.lon) <= km]
+    age = search.age_months(today)
+    if age is not None:
+        where += [c.min_age_months <= max(age, 0), c.max_age_months >= max(age, 0)]
+    if search.month is not None:
+        where.append(select(CatalogAvailability.location_id).where(
+            CatalogAvailability.location_id == c.location_id,
+            CatalogAvailability.month == search.month,
+            CatalogAvailability.age_group.in_(age_groups_for(age)),
+            CatalogAvailability.free_places > 0,
+        ).exists())
+    if search.income_only:
+        where.append(c.tariff == Tariff.INCOME)
+    if search.max_price is not None:
+        # Income-related tariffs are capped by law and depend on the family: they stay in.
+        where.append(or_(c.tariff == Tariff.INCOME, c.day_price <= search.max_price))
+    if search.open_before is not None:
+        where.append(c.opens_at <= search.open_before)
+    if search.open_after is not None:
+        where.append(c.closes_at >= search.open_after)
+    if search.languages:
+        where.append(c.languages.overlap(cast(list(search.languages), c.languages.type)))
+    if search.special_care:
+        where.append(c.special_care.is_(True))
+    if search.online_only:
+        where.append(c.accepts_online.is_(True))
+    return where
+
+
+def run(session: Session, search: Search, *, today: date, per_page: int = PER_PAGE, facets: bool = True) -> Result:
+    c = CatalogLocation
+    scope = search.municipalities
+    if search.nearby and len(scope) == 1:
+        scope = tuple(sorted(set(scope) | set(nearby_municipalities(session, scope[0]))))
+    where = _conditions(search, today=today, scope=scope)
+    age = search.age_months(today)
+    groups = age_groups_for(age)
+    first_month = search.month or month_start(today)
+    free_now = (
+        select(func.coalesce(func.sum(CatalogAvailability.free_places), 0))
+        .where(CatalogAvailability.location_id == c.location_id, CatalogAvailability.month == first_month,
+               CatalogAvailability.age_group.in_(groups))
+        .scalar_subquery()
+    )
+    columns = [c, Tenant.slug.label("tenant_slug"), Tenant.name.label("tenant_name"),
+               Tenant.subdomain.label("tenant_subdomain"), free_now.label("free_places")]
+    distance = _distance(search.lat, search.lon) if search.has_point else None
+    if distance is not None:
+        columns.append(distance.label("distance_km"))
+    rank = None
+    if search.q and (query := _ts_query(search.q)) is not None:
+        rank = func.ts_rank(c.search_vector, query)
+    order = {
+        "relevance": [rank.desc()] if rank is not None else [],
+        "distance": [distance.asc()] if distance is not None else [],
+        "free": [free_now.desc()],
+        "name": [],
+    }[search.sort] + [c.name, c.location_id]
+
+    base = select(*columns).join(Tenant, Tenant.id == c.tenant_id).where(and_(*where))
+    total = session.scalar(select(func.count()).select_from(
+        select(c.location_id).join(Tenant, Tenant.id == c.tenant_id).where(and_(*where)).subquery()))
+    pages = max(1, math.ceil(total / per_page))
+    page = min(search.page, pages)
+    rows = [
+        {**{k: getattr(row[0], k) for k in ("location_id", "name", "organiser", "kind", "street", "number",
+                                             "postcode", "locality", "lat", "lon", "licensed_places",
+                                             "min_age_months", "max_age_months", "opens_at", "closes_at",
+                                             "languages", "tariff", "day_price", "special_care",
+                                             "accepts_online", "description")},
+         "tenant_slug": row.tenant_slug, "tenant_name": row.tenant_name, "tenant_subdomain": row.tenant_subdomain,
+         "free_places": int(row.free_places or 0),
+         "distance_km": float(row.distance_km) if distance is not None else None}
+        for row in session.execute(base.order_by(*order).limit(per_page).offset((page - 1) * per_page))
+    ]
+    result = Result(rows=rows, total=total, page=page, pages=pages, scope=scope,
+                    months=[add_months(month_start(today), i) for i in range(18)])
+    if facets:
+        muni_where = _conditions(search, today=today, scope=scope, skip="municipality")
+        result.by_municipality = [
+            (slug, name, count) for slug, name, count in session.execute(
+                select(Tenant.slug, Tenant.name, func.count()).select_from(c)
+                .join(Tenant, Tenant.id == c.tenant_id).where(and_(*muni_where))
+                .group_by(Tenant.slug, Tenant.name).order_by(Tenant.name))
+        ]
+        kind_where = _conditions(search, today=today, scope=scope, skip="kind")
+        result.by_kind = dict(session.execute(
+            select(c.kind, func.count()).select_from(c).join(Tenant, Tenant.id == c.tenant_id)
+            .where(and_(*kind_where)).group_by(c.kind)).all())
+    return result
+
+
+def with_page(search: Search, page: int) -> Search:
+    return replace(search, page=page)

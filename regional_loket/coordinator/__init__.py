@@ -1,0 +1,9 @@
+"""The municipal coordinator's back office, on the municipality's own host."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from . import views
+
+    app.register_blueprint(views.bp)

@@ -1,0 +1,186 @@
+"""Background work on rq and Redis: the queue, best-effort enqueueing, the worker and the
+scheduler (``flask worker``, ``flask scheduler``).
+
+Redis is a delivery accelerator, never the record of what must happen: whatever must not be
+lost is written to PostgreSQL first (the notification outbox) and a periodic relay job
+re-enqueues it. So :func:`enqueue` may fail without failing the web request that called it.
+
+Domains register their periodic jobs with :func:`register_periodic` in their ``init_app``; the
+single ``flask scheduler`` process enqueues them every interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import click
+import redis
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from rq import Queue, SimpleWorker
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "loket.jobs"
+# The exceptions that mean "Redis is not there right now"; anything else is a bug and raises.
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+@dataclass
+class _State:
+    connection: redis.Redis | None = None
+    periodic: list[tuple[str, Callable]] = field(default_factory=list)
+    at_worker_start: list[Callable] = field(default_factory=list)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION] = _State()
+    app.cli.add_command(worker_command)
+    app.cli.add_command(scheduler_command)
+
+
+def _state(app: Flask) -> _State:
+    return app.extensions[EXTENSION]
+
+
+def redis_connection(app: Flask) -> redis.Redis:
+    """The app's Redis client, one per app (its pool is shared by every request).
+
+    Short timeouts on purpose: a web request that enqueues must not hang when Redis is down.
+    """
+    state = _state(app)
+    if state.connection is None:
+        state.connection = redis.Redis.from_url(
+            app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=5
+        )
+    return state.connection
+
+
+def queue(app: Flask) -> Queue:
+    return Queue(app.config.get("JOBS_QUEUE") or "loket", connection=redis_connection(app))
+
+
+def _waiting(q: Queue, job_id: str) -> bool:
+    """Whether a job with this id is still waiting in ``q`` (so enqueueing it again would only
+    make a duplicate). A started, finished or abandoned job does not count: a worker killed
+    mid-job leaves it "started" forever, and it must be possible to run it again."""
+    try:
+        job = Job.fetch(job_id, connection=q.connection)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) == JobStatus.QUEUED and q.get_job_position(job_id) is not None
+
+
+def enqueue(app: Flask, func, *args, job_id: str | None = None, **kwargs) -> bool:
+    """Enqueue ``func(*args, **kwargs)`` on the app's queue; rq options (``ttl``,
+    ``result_ttl``, ``job_timeout`` …) pass through ``kwargs``.
+
+    Best effort: when Redis is unreachable, log a warning and return False; the caller's work
+    must already be safe in PostgreSQL. With a ``job_id``, a job of that id still waiting in
+    the queue is not enqueued twice (the relay and the post-commit hook may both try).
+    """
+    name = getattr(func, "__name__", str(func))
+    try:
+        q = queue(app)
+        if job_id is not None and _waiting(q, job_id):
+            return True
+        q.enqueue(func, *args, job_id=job_id, **kwargs)
+    except REDIS_DOWN as exc:
+        app.logger.warning("Redis unreachable, job %s (%s) not enqueued: %s", name, job_id or "-", exc)
+        return False
+    return True
+
+
+def register_periodic(app: Flask, func: Callable, *, at_worker_start: bool = False) -> None:
+    """Let ``flask scheduler`` enqueue ``func()`` every interval; with ``at_worker_start`` each
+    ``flask worker`` also runs it once when it starts (catching up after downtime)."""
+    state = _state(app)
+    state.periodic.append((f"periodic-{func.__name__}", func))
+    if at_worker_start:
+        state.at_worker_start.append(func)
+
+
+def enqueue_periodic(app: Flask) -> bool:
+    """One round of the scheduler: enqueue every periodic job. False when Redis is down."""
+    for job_id, func in _state(app).periodic:
+        if not enqueue(app, func, job_id=job_id, result_ttl=600):
+            return False
+    return True
+
+
+# --- the app of a job ------------------------------------------------------------------
+
+_job_app: Flask | None = None
+
+
+def job_app() -> Flask:
+    """The Flask app jobs run in: built once per worker process, so each job opens its own app
+    context (and database session) on it. Tests and ``flask worker`` inject theirs."""
+    global _job_app
+    if _job_app is None:
+        from .. import create_app
+
+        _job_app = create_app()
+    return _job_app
+
+
+def set_job_app(app: Flask | None) -> None:
+    global _job_app
+    _job_app = app
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Quit when the queue is empty.")
+@click.option("--queue", "queue_name", default=None, help="Queue to work (default: JOBS_QUEUE).")
+@with_appcontext
+def worker_command(burst: bool, queue_name: str | None) -> None:
+    """Run jobs from the queue (run as many of these as you like)."""
+    app = current_app._get_current_object()
+    if queue_name:
+        app.config["JOBS_QUEUE"] = queue_name
+    # Jobs run on this very app: it was built once for this process by the CLI.
+    set_job_app(app)
+    for func in _state(app).at_worker_start:
+        func()
+    # A connection of its own: rq raises its socket timeout above the blocking dequeue timeout,
+    # which must not leak into the short-timeout client the web requests share.
+    connection = redis.Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5)
+    try:
+        # SimpleWorker runs each job in this process instead of a forked child: jobs reuse the
+        # pooled database connections, and a killed worker takes its job's transaction (and
+        # row locks) down with it instead of leaving an orphaned child running.
+        worker = SimpleWorker([Queue(app.config["JOBS_QUEUE"], connection=connection)],
+                              connection=connection)
+        worker.work(burst=burst, logging_level="INFO")
+    except REDIS_DOWN as exc:
+        raise click.ClickException(f"Redis unreachable: {exc}") from exc
+    finally:
+        connection.close()
+
+
+@click.command("scheduler")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds between two rounds.")
+@click.option("--once", is_flag=True, help="Enqueue the periodic jobs once and exit.")
+@with_appcontext
+def scheduler_command(interval: float, once: bool) -> None:
+    """Enqueue the periodic jobs every interval. Run exactly one of these per deployment."""
+    app = current_app._get_current_object()
+    names = ", ".join(job_id for job_id, _ in _state(app).periodic) or "none"
+    click.echo(f"scheduler: every {interval:g} s: {names}")
+    while True:
+        started = time.monotonic()
+        if not enqueue_periodic(app):
+            # Keep looping: the jobs' work is in PostgreSQL and waits for Redis to return.
+            click.echo("warning: Redis unreachable, periodic jobs not enqueued this round", err=True)
+        if once:
+            return
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))

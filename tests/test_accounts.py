@@ -1,0 +1,257 @@
+"""Registration, verification, login, lockout, password reset, e-mail change, account pages."""
+
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from regional_loket.accounts import services, tokens
+from regional_loket.accounts.models import Role, ServerSession, User
+from regional_loket.extensions import db
+from regional_loket.notifications.models import Notification
+
+from .conftest import PASSWORD, REGION, host_url, login
+
+
+def outbox(template=None, to=None):
+    query = sa.select(Notification).order_by(Notification.created_at)
+    if template:
+        query = query.where(Notification.template == template)
+    if to:
+        query = query.where(Notification.recipient_email == to)
+    return list(db.session.scalars(query))
+
+
+def path_of(url):
+    parts = urlsplit(url)
+    assert parts.netloc == REGION, url  # every link in a mail points at the regional portal
+    return parts.path
+
+
+def users_named(email):
+    return db.session.scalars(sa.select(User).where(User.email == email)).all()
+
+
+REGISTRATION = {
+    "name": "An Peeters", "email": "An.Peeters@Example.be", "phone": "", "language": "fr",
+    "password": "fiets naar de crèche om acht", "confirm": "fiets naar de crèche om acht", "consent": "y",
+}
+
+
+def test_register_verify_login(client):
+    page = client.post("/registreren", data=REGISTRATION, base_url=host_url())
+    assert page.status_code == 200 and "an.peeters@example.be" in page.get_data(as_text=True)
+    user = users_named("an.peeters@example.be")[0]
+    assert not user.is_verified and user.language == "fr" and user.roles() == {"parent"}
+    assert user.password_hash.startswith("$argon2id$")
+
+    refused = login(client, "an.peeters@example.be", REGISTRATION["password"])
+    assert refused.status_code == 422 and "Bevestig eerst uw e-mailadres" in refused.get_data(as_text=True)
+
+    [mail] = outbox("verify_email", to="an.peeters@example.be")
+    assert mail.language == "fr"
+    verified = client.get(path_of(mail.data["url"]), base_url=host_url())
+    assert verified.status_code == 302 and verified.headers["Location"] == "/aanmelden"
+    welcome = login(client, "AN.PEETERS@example.be", REGISTRATION["password"])
+    assert welcome.status_code == 302
+    assert client.get("/account", base_url=host_url()).status_code == 200
+
+
+def test_registering_a_taken_address_looks_the_same_and_tells_the_owner(client, make_user):
+    owner = make_user(email="an@example.be")
+    page = client.post("/registreren", data={**REGISTRATION, "email": "AN@example.be"}, base_url=host_url())
+    assert page.status_code == 200 and "We stuurden een e-mail naar an@example.be" in page.get_data(as_text=True)
+    assert len(users_named("an@example.be")) == 1
+    assert [n.recipient_user_id for n in outbox("already_registered")] == [owner.id]
+    assert outbox("verify_email") == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"email": "not-an-address"}, "Dit is geen geldig e-mailadres"),
+        ({"email": "a" * 250 + "@example.be"}, "hoogstens 254 tekens"),
+        ({"email": ""}, "Vul uw e-mailadres in"),
+        ({"name": ""}, "Vul uw naam in"),
+        ({"name": "x" * 121}, "hoogstens 120 tekens"),
+        ({"password": "kort", "confirm": "kort"}, "te kort"),
+        ({"password": "wachtwoord1234", "confirm": "wachtwoord1234"}, "gekraakte wachtwoorden"),
+        ({"password": "123456789012", "confirm": "123456789012"}, "gekraakte wachtwoorden"),
+        ({"password": "aaaaaaaaaaaaaaa", "confirm": "aaaaaaaaaaaaaaa"}, "gekraakte wachtwoorden"),
+        ({"password": "peeters was hier 2026", "confirm": "peeters was hier 2026"}, "naam of e-mailadres"),
+        ({"confirm": "iets anders dan het wachtwoord"}, "niet gelijk"),
+        ({"consent": ""}, "Zonder uw akkoord"),
+    ],
+)
+def test_bad_registration_is_explained_and_writes_nothing(client, changes, message):
+    data = {**REGISTRATION, **changes}
+    if not data["consent"]:
+        del data["consent"]
+    page = client.post("/registreren", data=data, base_url=host_url())
+    assert page.status_code == 422
+    body = page.get_data(as_text=True)
+    assert message in body
+    assert "Minstens 12 tekens" in body  # the rule is always shown
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+    assert outbox() == []
+
+
+def test_registration_errors_are_translated(client):
+    client.get("/lang/en", base_url=host_url())
+    page = client.post("/registreren", data={**REGISTRATION, "password": "kort", "confirm": "kort"},
+                       base_url=host_url())
+    assert "Your password is too short" in page.get_data(as_text=True)
+
+
+def test_wrong_password_and_unknown_address_get_the_same_answer(client, make_user):
+    user = make_user()
+    wrong = login(client, user, "niet het goede wachtwoord")
+    unknown = login(client, "nobody@example.be", "niet het goede wachtwoord")
+    strip = lambda r: re.sub(r'name="csrf_token"[^>]*>|value="[^"]*"', "", r.get_data(as_text=True))  # noqa: E731
+    assert wrong.status_code == unknown.status_code == 422
+    assert strip(wrong) == strip(unknown)
+
+
+def test_lockout_after_repeated_failures_with_an_emailed_unlock(client, make_user):
+    user = make_user()
+    for _ in range(services.MAX_FAILURES):
+        assert login(client, user, "niet het goede wachtwoord").status_code == 422
+    db.session.refresh(user)
+    assert user.locked_until is not None
+    [unlock_mail] = outbox("unlock_account")
+    # Locked: even the right password is refused, with the same answer as before.
+    refused = login(client, user)
+    assert refused.status_code == 422 and "tijdelijk vergrendeld" in refused.get_data(as_text=True)
+
+    unlocked = client.get(path_of(unlock_mail.data["url"]), base_url=host_url())
+    assert unlocked.status_code == 302
+    assert login(client, user).status_code == 302
+    again = client.get(path_of(unlock_mail.data["url"]), base_url=host_url())
+    assert again.status_code == 400 and "al gebruikt" in again.get_data(as_text=True)
+
+
+def test_password_reset_link_works_once(client, make_user):
+    user = make_user()
+    client.post("/wachtwoord-vergeten", data={"email": user.email}, base_url=host_url())
+    [mail] = outbox("reset_password")
+    link = path_of(mail.data["url"])
+    assert client.get(link, base_url=host_url()).status_code == 200
+    new = "een nieuwe zin voor het loket"
+    done = client.post(link, data={"password": new, "confirm": new}, base_url=host_url())
+    assert done.status_code == 302
+    assert login(client, user, PASSWORD).status_code == 422
+    assert login(client, user, new).status_code == 302
+    second = client.post(link, data={"password": "nog een andere lange zin", "confirm": "nog een andere lange zin"},
+                         base_url=host_url())
+    assert second.status_code == 400 and "al gebruikt" in second.get_data(as_text=True)
+    assert outbox("password_changed")
+
+
+def test_password_reset_for_an_unknown_address_answers_the_same(client, make_user):
+    user = make_user()
+    known = client.post("/wachtwoord-vergeten", data={"email": user.email}, base_url=host_url())
+    unknown = client.post("/wachtwoord-vergeten", data={"email": "nobody@example.be"}, base_url=host_url())
+    assert known.status_code == unknown.status_code == 200
+    assert known.get_data(as_text=True).replace(user.email, "X") == unknown.get_data(as_text=True).replace("nobody@example.be", "X")
+    assert [n.recipient_email for n in outbox("reset_password")] == [user.email]
+
+
+def test_expired_and_forged_reset_links_are_refused(app, client, make_user, monkeypatch):
+    user = make_user()
+    token = tokens.make(app.secret_key, "reset", uid=str(user.id), pw=services.password_fingerprint(user))
+    monkeypatch.setitem(tokens.MAX_AGE, "reset", timedelta(seconds=-1))
+    expired = client.get(f"/wachtwoord-herstellen/{token}", base_url=host_url())
+    assert expired.status_code == 400 and "verlopen" in expired.get_data(as_text=True)
+    monkeypatch.undo()
+    forged = tokens.make("another region's secret", "reset", uid=str(user.id), pw=services.password_fingerprint(user))
+    for bad in (forged, "garbage", token[:-3] + "abc"):
+        response = client.get(f"/wachtwoord-herstellen/{bad}", base_url=host_url())
+        assert response.status_code == 400 and "ongeldig" in response.get_data(as_text=True)
+
+
+def test_email_change_needs_the_new_address_to_confirm(client, make_user):
+    user = make_user(email="oud@example.be")
+    login(client, user)
+    wrong = client.post("/account/e-mail", data={"email": "nieuw@example.be", "current": "fout wachtwoord"},
+                        base_url=host_url())
+    assert wrong.status_code == 422 and "klopt niet" in wrong.get_data(as_text=True)
+    client.post("/account/e-mail", data={"email": "Nieuw@example.be", "current": PASSWORD}, base_url=host_url())
+    db.session.refresh(user)
+    assert user.email == "oud@example.be"
+    [mail] = outbox("confirm_email")
+    assert mail.recipient_email == "nieuw@example.be"
+    client.get(path_of(mail.data["url"]), base_url=host_url())
+    db.session.refresh(user)
+    assert user.email == "nieuw@example.be"
+    assert [n.recipient_email for n in outbox("email_changed")] == ["oud@example.be"]
+
+
+def test_profile_update(client, make_user):
+    user = make_user()
+    login(client, user)
+    saved = client.post("/account", data={"name": "Nieuwe Naam", "phone": "+32 470 00 00 00", "language": "en"},
+                        base_url=host_url())
+    assert saved.status_code == 302
+    db.session.refresh(user)
+    assert (user.name, user.phone, user.language) == ("Nieuwe Naam", "+32 470 00 00 00", "en")
+    bad = client.post("/account", data={"name": "", "language": "xx"}, base_url=host_url())
+    assert bad.status_code == 422
+
+
+def test_delete_account_needs_confirmation_and_ends_every_session(client, make_user):
+    user = make_user()
+    login(client, user)
+    unconfirmed = client.post("/account/verwijderen", data={"current": PASSWORD}, base_url=host_url())
+    assert unconfirmed.status_code == 422
+    done = client.post("/account/verwijderen", data={"current": PASSWORD, "confirm": "y"}, base_url=host_url())
+    assert done.status_code == 302
+    db.session.refresh(user)
+    assert user.deleted_at is not None and user.email.startswith("deleted-") and user.name == ""
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ServerSession).where(ServerSession.user_id == user.id)) == 0
+    assert login(client, "deleted@example.be").status_code == 422
+    assert client.get("/account", base_url=host_url()).status_code == 302
+
+
+def test_pages_that_need_a_login_send_you_to_it(client):
+    response = client.get("/account/wachtwoord", base_url=host_url())
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/aanmelden?next=/account/wachtwoord"
+
+
+def test_login_on_a_municipal_host_goes_to_the_region_and_comes_back(client, make_tenant, make_user):
+    herent = make_tenant("herent")
+    user = make_user()
+    start = client.get("/aanmelden?next=/beheer/", base_url=host_url(herent))
+    assert start.status_code == 302
+    assert start.headers["Location"] == (
+        f"http://{REGION}/aanmelden?next=http://herent.{REGION}/beheer/")
+    done = client.post(f"/aanmelden?next=http://herent.{REGION}/beheer/",
+                       data={"email": user.email, "password": PASSWORD}, base_url=host_url())
+    assert done.status_code == 302 and done.headers["Location"].startswith("/sessie/naar?to=")
+    handover = client.get(done.headers["Location"], base_url=host_url())
+    assert handover.headers["Location"].startswith(f"http://herent.{REGION}/sessie/overdracht?token=")
+
+
+def test_open_redirects_are_refused_after_login(client, make_user):
+    user = make_user()
+    for target in ("https://evil.example/", "//evil.example", "http://herent.evil.example/"):
+        response = client.post("/aanmelden", query_string={"next": target},
+                               data={"email": user.email, "password": PASSWORD}, base_url=host_url())
+        assert response.headers["Location"] == "/"
+        client.post("/afmelden", base_url=host_url())
+
+
+def test_cli_creates_an_administrator(runner):
+    result = runner.invoke(args=["accounts", "create", "boss@example.be", "--name", "Boss",
+                                 "--password", "een lange zin als wachtwoord"])
+    assert result.exit_code == 0, result.output
+    granted = runner.invoke(args=["accounts", "grant", "boss@example.be", "admin"])
+    assert granted.exit_code == 0
+    user = users_named("boss@example.be")[0]
+    assert user.is_verified and Role.ADMIN in user.roles()
+    weak = runner.invoke(args=["accounts", "create", "x@example.be", "--name", "X", "--password", "kort"])
+    assert weak.exit_code == 1 and "te kort" in weak.output
+    wrong = runner.invoke(args=["accounts", "grant", "boss@example.be", "coordinator"])
+    assert wrong.exit_code == 1 and "needs municipality" in wrong.output

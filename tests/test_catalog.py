@@ -1,0 +1,301 @@
+"""Search across municipality borders, against a hand-built region with known answers."""
+
+from datetime import date, time
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from regional_loket.catalog import mirror, search
+from regional_loket.catalog.models import CatalogAvailability, CatalogLocation, Location
+from regional_loket.extensions import db
+from regional_loket.tenancy import tenant_scope
+from regional_loket.tenancy.models import Postcode
+
+from .conftest import host_url
+
+TODAY = date.today()
+THIS_MONTH = search.month_start(TODAY)
+NEXT_MONTH = search.add_months(THIS_MONTH, 1)
+
+
+@pytest.fixture
+def region(make_tenant, make_location):
+    herent, leuven, opwijk = make_tenant("herent", name="Herent"), make_tenant("leuven", name="Leuven"), make_tenant("opwijk", name="Opwijk")
+    for tenant, code, locality, lat, lon in ((herent, "3020", "Herent", 50.9085, 4.6715),
+                                             (leuven, "3000", "Leuven", 50.8798, 4.7005),
+                                             (opwijk, "1745", "Opwijk", 50.9703, 4.1875)):
+        tenant.postcodes.append(Postcode(code=code, locality=locality, lat=lat, lon=lon))
+    L = {}  # noqa: N806
+    L["H1"] = make_location(herent, "Kinderdagverblijf De Zonnebloem", languages=["nl", "fr"],
+                            free={(NEXT_MONTH, "baby"): 2})
+    L["H2"] = make_location(herent, "Onthaalouder Els Janssens", kind="family", opens_at=time(7, 30),
+                            tariff="free", day_price=Decimal("33.75"))
+    L["H3"] = make_location(herent, "IBO De Speelvogel", kind="out_of_school", min_age_months=30,
+                            max_age_months=144, closes_at=time(18, 30), free={(NEXT_MONTH, "school"): 10})
+    L["H4"] = make_location(herent, "Kinderdagverblijf Gesloten", active=False)
+    L["L1"] = make_location(leuven, "Crèche Les Petits Pas", postcode="3000", locality="Leuven", lat=50.8798,
+                            lon=4.7005, opens_at=time(6, 30), closes_at=time(18, 30), tariff="free",
+                            day_price=Decimal("42.00"), languages=["fr", "en"], special_care=True,
+                            free={(NEXT_MONTH, "toddler"): 1})
+    L["L2"] = make_location(leuven, "Kinderdagverblijf Het Nestje", postcode="3000", locality="Leuven",
+                            lat=50.8790, lon=4.7010, accepts_online=False)
+    L["O1"] = make_location(opwijk, "Kinderdagverblijf Madeliefje", postcode="1745", locality="Opwijk",
+                            lat=50.9703, lon=4.1875)
+    db.session.flush()
+    return {"tenants": {"herent": herent, "leuven": leuven, "opwijk": opwijk}, "locations": L}
+
+
+def find(region, **args):
+    """Names (keys of the fixture) the search returns, in order."""
+    from werkzeug.datastructures import MultiDict
+
+    query, problems = search.parse(MultiDict(args), session=db.session, today=TODAY)
+    result = search.run(db.session, query, today=TODAY)
+    by_id = {loc.id: key for key, loc in region["locations"].items()}
+    return [by_id[row["location_id"]] for row in result.rows], problems, result
+
+
+def keys(region, **args):
+    return sorted(find(region, **args)[0])
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ({}, ["H1", "H2", "H3", "L1", "L2", "O1"]),
+        ({"q": "creche"}, ["L1"]),
+        ({"q": "Crèche"}, ["L1"]),
+        ({"q": "CRECHE petits"}, ["L1"]),
+        ({"q": "zonnebl"}, ["H1"]),
+        ({"q": "kinderdagverblijf"}, ["H1", "L2", "O1"]),
+        ({"q": "speelvogel herent"}, ["H3"]),
+        ({"gemeente": "herent"}, ["H1", "H2", "H3"]),
+        ({"gemeente": ["herent", "leuven"]}, ["H1", "H2", "H3", "L1", "L2"]),
+        ({"postcode": "3020", "afstand": "5"}, ["H1", "H2", "H3", "L1", "L2"]),
+        ({"postcode": "1745", "afstand": "5"}, ["O1"]),
+        ({"type": "family"}, ["H2"]),
+        ({"type": ["group", "family"], "gemeente": "leuven"}, ["L1", "L2"]),
+        ({"geboortedatum": search.add_months(THIS_MONTH, -6).isoformat()}, ["H1", "H2", "L1", "L2", "O1"]),
+        ({"geboortedatum": search.add_months(THIS_MONTH, -40).isoformat()}, ["H3"]),
+        ({"maand": NEXT_MONTH.strftime("%Y-%m")}, ["H1", "H3", "L1"]),
+        ({"maand": NEXT_MONTH.strftime("%Y-%m"), "geboortedatum": search.add_months(THIS_MONTH, -6).isoformat()},
+         ["H1"]),
+        ({"maand": THIS_MONTH.strftime("%Y-%m")}, []),
+        ({"ikt": "1"}, ["H1", "H3", "L2", "O1"]),
+        ({"maxprijs": "35"}, ["H1", "H2", "H3", "L2", "O1"]),
+        ({"open_voor": "07:00"}, ["H1", "H3", "L1", "L2", "O1"]),
+        ({"open_na": "18:30"}, ["H3", "L1"]),
+        ({"taal": "fr"}, ["H1", "L1"]),
+        ({"taal": ["en", "nl"], "gemeente": "leuven"}, ["L1", "L2"]),
+        ({"zorg": "1"}, ["L1"]),
+        ({"online": "1", "gemeente": "leuven"}, ["L1"]),
+        ({"q": "kinderdagverblijf", "gemeente": "herent", "ikt": "1", "open_voor": "07:00"}, ["H1"]),
+    ],
+)
+def test_filters(region, args, expected):
+    found, problems, _ = find(region, **args)
+    assert problems == {}
+    assert sorted(found) == expected
+
+
+def test_inactive_locations_are_never_found(region):
+    assert "H4" not in keys(region) and "H4" not in keys(region, q="gesloten")
+
+
+def test_sort_by_distance_name_and_free_places(region):
+    by_distance, _, result = find(region, postcode="3000", sorteer="distance")
+    assert by_distance[:2] == ["L1", "L2"] and by_distance[-1] == "O1"
+    assert result.rows[0]["distance_km"] < 0.2 and result.rows[-1]["distance_km"] > 30
+    assert find(region, sorteer="name")[0] == ["L1", "H3", "H1", "L2", "O1", "H2"]
+    by_free, _, _ = find(region, sorteer="free", maand=NEXT_MONTH.strftime("%Y-%m"))
+    assert by_free == ["H3", "H1", "L1"]
+
+
+def test_relevance_puts_the_best_match_first(region):
+    found, _, _ = find(region, q="kinderdagverblijf zonnebloem")
+    assert found == ["H1"]
+
+
+def test_facets_count_per_municipality_and_type(region):
+    _, _, result = find(region, type="group", gemeente="herent")
+    assert {slug: n for slug, _, n in result.by_municipality} == {"herent": 1, "leuven": 2, "opwijk": 1}
+    assert result.by_kind == {"group": 1, "family": 1, "out_of_school": 1}
+
+
+def test_pagination(region):
+    from werkzeug.datastructures import MultiDict
+
+    query, _ = search.parse(MultiDict({"sorteer": "name", "pagina": "2"}), session=db.session, today=TODAY)
+    page = search.run(db.session, query, today=TODAY, per_page=4)
+    assert (page.total, page.pages, page.page, len(page.rows)) == (6, 2, 2, 2)
+    query, _ = search.parse(MultiDict({"sorteer": "name", "pagina": "9"}), session=db.session, today=TODAY)
+    assert search.run(db.session, query, today=TODAY, per_page=4).page == 2  # clamped to the last
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "still"),
+    [
+        ({"gemeente": ["herent", "atlantis"]}, "gemeente", ["H1", "H2", "H3"]),
+        ({"geboortedatum": "2026-02-30", "type": "family"}, "geboortedatum", ["H2"]),
+        ({"start": "morgen", "type": "family"}, "start", ["H2"]),
+        ({"postcode": "30a0", "type": "family"}, "postcode", ["H2"]),
+        ({"postcode": "9999", "type": "family"}, "postcode", ["H2"]),
+        ({"postcode": "3020", "afstand": "-3", "type": "family"}, "afstand", ["H2"]),
+        ({"postcode": "3020", "afstand": "100000", "type": "family"}, "afstand", ["H2"]),
+        ({"afstand": "5", "type": "family"}, "afstand", ["H2"]),
+        ({"pagina": "-1", "type": "family"}, "pagina", ["H2"]),
+        ({"pagina": "abc", "type": "family"}, "pagina", ["H2"]),
+        ({"q": "x" * 500}, "q", []),
+        ({"maand": "2020-01", "type": "family"}, "maand", ["H2"]),
+        ({"maxprijs": "veel", "type": "family"}, "maxprijs", ["H2"]),
+        ({"open_voor": "25:99", "type": "family"}, "open_voor", ["H2"]),
+        ({"taal": "xx", "type": "family"}, "taal", ["H2"]),
+        ({"type": "zwembad", "gemeente": "opwijk"}, "type", ["O1"]),
+        ({"geboortedatum": search.add_months(TODAY, 14).isoformat(), "type": "family"}, "geboortedatum", ["H2"]),
+        ({"geboortedatum": "2025-01-01", "start": "2024-06-01", "type": "family"}, "start", ["H2"]),
+        ({"sorteer": "random", "type": "family"}, "sorteer", ["H2"]),
+    ],
+)
+def test_bad_input_is_explained_and_the_rest_still_applies(region, args, field, still):
+    found, problems, _ = find(region, **args)
+    assert field in problems and str(problems[field])
+    assert sorted(found) == still
+
+
+def test_municipal_portal_starts_in_its_municipality_and_offers_the_neighbours(client, region):
+    herent = region["tenants"]["herent"]
+    page = client.get("/zoeken", base_url=host_url(herent)).get_data(as_text=True)
+    assert "3 opvanglocaties gevonden" in page
+    assert "Onthaalouder Els Janssens" in page and "Crèche Les Petits Pas" not in page
+    nearby = client.get("/zoeken?nabij=1", base_url=host_url(herent)).get_data(as_text=True)
+    assert "5 opvanglocaties gevonden" in nearby  # Leuven is near, Opwijk is not
+    assert "Madeliefje" not in nearby
+    everything = client.get("/zoeken?gemeente=", base_url=host_url(herent)).get_data(as_text=True)
+    assert "6 opvanglocaties gevonden" in everything
+
+
+def test_search_page_shows_messages_next_to_fields_and_keeps_results(client, region):
+    page = client.get("/zoeken", query_string={"postcode": "30a0", "type": "family"}, base_url=host_url())
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert 'id="postcode-error"' in body and "Een postcode heeft 4 cijfers" in body
+    assert 'aria-invalid="true" aria-describedby="postcode-error"' in body
+    assert "1 opvanglocatie gevonden" in body
+
+
+def test_search_page_is_translated(client, region):
+    client.get("/lang/fr", base_url=host_url())
+    body = client.get("/zoeken", query_string={"postcode": "30a0"}, base_url=host_url()).get_data(as_text=True)
+    assert "Un code postal a 4 chiffres" in body
+
+
+def test_location_page_lives_on_its_own_municipal_portal(client, region):
+    herent, leuven = region["tenants"]["herent"], region["tenants"]["leuven"]
+    l1 = region["locations"]["L1"]
+    page = client.get(f"/locaties/{l1.id}", base_url=host_url(leuven))
+    assert page.status_code == 200 and "Crèche Les Petits Pas" in page.get_data(as_text=True)
+    assert client.get(f"/locaties/{l1.id}", base_url=host_url(herent)).status_code == 404  # not Herent's
+    moved = client.get(f"/locatie/{l1.id}", base_url=host_url())
+    assert moved.status_code == 302 and moved.headers["Location"] == f"http://leuven.loket.test/locaties/{l1.id}"
+    h4 = region["locations"]["H4"]
+    assert client.get(f"/locaties/{h4.id}", base_url=host_url(herent)).status_code == 404  # inactive
+
+
+def test_location_page_shows_free_places_and_desk(client, region):
+    herent = region["tenants"]["herent"]
+    herent.desk = {"name": "Loket Herent", "email": "kinderopvang@herent.be"}
+    db.session.flush()
+    body = client.get(f"/locaties/{region['locations']['H1'].id}", base_url=host_url(herent)).get_data(as_text=True)
+    assert "Vrije plaatsen" in body and "kinderopvang@herent.be" in body
+    assert "Vraag hier een plaats aan" in body
+
+
+def test_a_municipal_page_never_lists_another_municipalitys_inactive_locations(client, region, make_location):
+    leuven = region["tenants"]["leuven"]
+    make_location(leuven, "Verborgen Crèche", postcode="3000", locality="Leuven", lat=50.88, lon=4.70, active=False)
+    db.session.flush()
+    herent = region["tenants"]["herent"]
+    for path in ("/zoeken?nabij=1", "/zoeken?gemeente=", "/zoeken?q=verborgen&gemeente=leuven"):
+        assert "Verborgen" not in client.get(path, base_url=host_url(herent)).get_data(as_text=True)
+
+
+# --- the catalog follows the tenant rows, in the same transaction ----------------------------
+
+
+def _catalog_row(location_id):
+    return db.session.get(CatalogLocation, location_id, populate_existing=True)
+
+
+def test_editing_a_location_updates_the_catalog_in_the_same_transaction(region):
+    herent = region["tenants"]["herent"]
+    h1 = region["locations"]["H1"]
+    with tenant_scope(db.session, herent):
+        h1.name = "Kinderdagverblijf De Zonnebloem (nieuw)"
+        h1.opens_at = time(6, 45)
+    db.session.flush()
+    row = _catalog_row(h1.id)
+    assert row.name.endswith("(nieuw)") and row.opens_at == time(6, 45) and "nieuw" in row.search_text
+
+
+def test_rollback_undoes_both_the_location_and_its_catalog_row(region):
+    herent = region["tenants"]["herent"]
+    h2 = region["locations"]["H2"]
+    h2_id = h2.id  # after the rollback h2 is expired, and reloading it needs Herent bound
+    savepoint = db.session.begin_nested()
+    with tenant_scope(db.session, herent):
+        h2.name = "Tijdelijk"
+    db.session.flush()
+    assert _catalog_row(h2_id).name == "Tijdelijk"
+    savepoint.rollback()
+    assert _catalog_row(h2_id).name == "Onthaalouder Els Janssens"
+    with tenant_scope(db.session, herent):
+        assert db.session.get(Location, h2_id, populate_existing=True).name == "Onthaalouder Els Janssens"
+
+
+def test_free_places_and_deletion_follow(region):
+    herent = region["tenants"]["herent"]
+    h1 = region["locations"]["H1"]
+    with tenant_scope(db.session, herent):
+        h1.availability[0].free_places = 5
+    db.session.flush()
+    assert db.session.scalar(sa.select(CatalogAvailability.free_places).where(
+        CatalogAvailability.location_id == h1.id)) == 5
+    with tenant_scope(db.session, herent):
+        db.session.delete(h1)
+    db.session.flush()
+    assert _catalog_row(h1.id) is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CatalogAvailability).where(
+        CatalogAvailability.location_id == h1.id)) == 0
+
+
+def test_rebuild_reports_no_drift_then_finds_and_fixes_drift(region):
+    tenants = list(region["tenants"].values())
+    assert all(d.clean for d in mirror.rebuild(db.session, tenants, fix=False))
+    h1, l1 = region["locations"]["H1"], region["locations"]["L1"]
+    db.session.execute(sa.update(CatalogLocation).where(CatalogLocation.location_id == h1.id).values(name="Stale"))
+    db.session.execute(sa.delete(CatalogLocation).where(CatalogLocation.location_id == l1.id))
+    report = {d.tenant: d for d in mirror.rebuild(db.session, tenants, fix=True)}
+    assert report["herent"].different == [h1.id] and report["leuven"].missing == [l1.id]
+    assert report["leuven"].availability == 1
+    assert all(d.clean for d in mirror.rebuild(db.session, tenants, fix=False))
+    assert _catalog_row(h1.id).name == "Kinderdagverblijf De Zonnebloem"
+
+
+def test_rebuild_command(runner, region):
+    result = runner.invoke(args=["catalog", "rebuild", "--check"])
+    assert result.exit_code == 0, result.output
+    assert "herent: no drift" in result.output
+    db.session.execute(sa.update(CatalogLocation).values(name="Stale"))
+    db.session.flush()
+    drift = runner.invoke(args=["catalog", "rebuild", "--check"])
+    assert drift.exit_code == 1 and "different" in drift.output
+    assert runner.invoke(args=["catalog", "rebuild"]).exit_code == 0
+    assert runner.invoke(args=["catalog", "rebuild", "--check"]).exit_code == 0
+    assert runner.invoke(args=["catalog", "rebuild", "--tenant", "atlantis"]).exit_code == 2
+
+
+def test_nearby_municipalities(region):
+    assert search.nearby_municipalities(db.session, "herent") == ("herent", "leuven")
+    assert search.nearby_municipalities(db.session, "opwijk") == ("opwijk",)
+
