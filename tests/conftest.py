@@ -21,6 +21,7 @@ from regional_loket.tenancy import migrate, services
 from regional_loket.tenancy.models import AuditEntry, Tenant
 
 REGION = "loket.test"
+TEST_QUEUE = f"test-{uuid.uuid4().hex[:8]}"
 
 
 def _admin_url(tmp_path_factory) -> str:
@@ -49,11 +50,16 @@ def database_url(tmp_path_factory):
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     url = os.environ.get("TEST_REDIS_URL")
-    if url:
-        return url
-    from regional_loket.dev import embedded
+    if not url:
+        from regional_loket.dev import embedded
 
-    return embedded.redis_url(tmp_path_factory.mktemp("redis"))
+        url = embedded.redis_url(tmp_path_factory.mktemp("redis"))
+    yield url
+    import redis
+
+    connection = redis.Redis.from_url(url)
+    connection.delete(f"rq:queue:{TEST_QUEUE}")
+    connection.close()
 
 
 def make_config(database_url: str, redis_url: str, **extra) -> dict:
@@ -67,6 +73,8 @@ def make_config(database_url: str, redis_url: str, **extra) -> dict:
         # Rate limits count per IP, and every test client is 127.0.0.1: tests that are about
         # limits turn them on with a key prefix of their own (tests/test_protection.py).
         "RATELIMIT_ENABLED": False,
+        # A queue of this test session's own: delivery jobs enqueued after commits land here.
+        "JOBS_QUEUE": TEST_QUEUE,
         **extra,
     }
 

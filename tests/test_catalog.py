@@ -28,6 +28,7 @@ def region(make_tenant, make_location):
         tenant.postcodes.append(Postcode(code=code, locality=locality, lat=lat, lon=lon))
     L = {}  # noqa: N806
     L["H1"] = make_location(herent, "Kinderdagverblijf De Zonnebloem", languages=["nl", "fr"],
+                            description={"nl": "Warm.", "fr": "Chaleureux.", "en": "Warm."},
                             free={(NEXT_MONTH, "baby"): 2})
     L["H2"] = make_location(herent, "Onthaalouder Els Janssens", kind="family", opens_at=time(7, 30),
                             tariff="free", day_price=Decimal("33.75"))

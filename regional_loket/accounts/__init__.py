@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.jinja_env.filters["role_label"] = role_label
     _rate_limits(app)
+    app.cli.add_command(cli.accounts)
 
 
 # POSTs of these endpoints are rate limited per client address, with the configured limits.
@@ -51,7 +52,6 @@ def _rate_limits(app: Flask) -> None:
         app.view_functions[endpoint] = limiter.limit(app.config[key], methods=["POST"])(
             app.view_functions[endpoint])
     app.extensions["rate_limiter"] = limiter
-    app.cli.add_command(cli.accounts)
 
 
 ROLE_LABELS = {

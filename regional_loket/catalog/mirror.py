@@ -38,7 +38,8 @@ def fold(text: str) -> str:
 
 def catalog_values(location: Location, tenant_id: uuid.UUID) -> dict:
     values = {name: getattr(location, name) for name in _MIRRORED}
-    descriptions = " ".join((location.description or {}).values())
+    # Sorted by language: JSONB does not keep the key order the dict was written with.
+    descriptions = " ".join(text for _, text in sorted((location.description or {}).items()))
     values.update(
         location_id=location.id,
         tenant_id=tenant_id,

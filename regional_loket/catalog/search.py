@@ -24,7 +24,7 @@ from .models import AGE_GROUP_MONTHS, AgeGroup, CatalogAvailability, CatalogLoca
 PER_PAGE = 20
 MAX_QUERY = 200
 MAX_DISTANCE_KM = 100
-NEARBY_KM = 12
+NEARBY_KM = 8
 SORTS = ("relevance", "distance", "free", "name")
 LANGUAGE_CODES = ("nl", "fr", "en", "de", "ar", "tr", "es", "it", "pl", "ro")
 _TOKEN = re.compile(r"[a-z0-9]+")

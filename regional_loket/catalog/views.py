@@ -97,15 +97,3 @@ def location(location_id: uuid.UUID):
     months = [search.add_months(first, i) for i in range(18)]
     free = {(a.month, a.age_group): a.free_places for a in place.availability if a.month >= first}
     return render_template("catalog/location.html", place=place, months=months, free=free, labels=labels)
-
-
-@bp.route("/locaties/<uuid:location_id>/aanvragen")
-@public
-def ask(location_id: uuid.UUID):
-    """Where "ask for a place here" leads until the family's request flow exists."""
-    if g.tenant is None:
-        return location_elsewhere(location_id)
-    place = db.session.get(Location, location_id)
-    if place is None or not place.active:
-        abort(404)
-    return render_template("catalog/ask.html", place=place)

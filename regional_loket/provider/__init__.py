@@ -1,0 +1,1 @@
+"""The provider back office: ranked waiting lists, offers, refusals and free places."""

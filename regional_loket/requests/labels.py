@@ -1,0 +1,16 @@
+"""Translated labels of the request domain's codes."""
+
+from flask_babel import lazy_gettext as _l
+
+REJECT_REASONS = {
+    "no_place": _l("Geen plaats voor de gevraagde periode"),
+    "age": _l("De leeftijd van het kind past niet bij de opvang"),
+    "care_plan": _l("Het opvangplan past niet bij de openingsuren of -dagen"),
+    "care_needs": _l("We kunnen de nodige zorg niet bieden"),
+    "duplicate": _l("Dubbele aanvraag"),
+    "other": _l("Andere reden"),
+}
+
+
+def reject_reason_label(code: str | None) -> str:
+    return str(REJECT_REASONS.get(code or "", REJECT_REASONS["other"]))

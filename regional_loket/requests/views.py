@@ -1,0 +1,433 @@
+"""The family's pages on the regional portal: the request wizard and "my requests"."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..accounts import require
+from ..accounts.forms import ConfirmForm
+from ..accounts.models import Role
+from ..catalog.models import CatalogLocation
+from ..database import utcnow
+from ..extensions import db
+from ..families import services as families
+from ..families.models import Child, Family
+from ..tenancy import Tenant, region_only
+from ..web import register_back_office
+from ..web.urls import switch_url
+from . import forms, services
+from .models import CareRequest, Choice, RequestStatus
+
+bp = Blueprint("requests", __name__, url_prefix="/aanvragen", template_folder="templates")
+
+
+@register_back_office
+def _link(user, tenant):
+    if tenant is None and any(m.role == Role.PARENT for m in user.memberships):
+        return [(_("Mijn aanvragen"), url_for("requests.overview"))]
+    return []
+
+
+def today() -> date:
+    return date.today()
+
+
+def _family() -> Family:
+    return families.ensure_family(db.session, current_user, language=str(get_locale() or "nl"))
+
+
+def _own_request(request_id: uuid.UUID) -> tuple[CareRequest, Family, Child]:
+    """The request, if it belongs to the logged-in guardian's family; otherwise 404 (an
+    existing request of another family is indistinguishable from none)."""
+    family = families.family_of(db.session, current_user.id)
+    care = db.session.get(CareRequest, request_id)
+    if family is None or care is None or care.family_id != family.id:
+        abort(404)
+    return care, family, db.session.get(Child, care.child_id)
+
+
+def _choice(care: CareRequest, choice_id: uuid.UUID) -> Choice:
+    choice = next((c for c in care.choices if c.id == choice_id), None)
+    if choice is None:
+        abort(404)
+    return choice
+
+
+def _locations(care: CareRequest) -> dict:
+    ids = [c.location_id for c in care.choices]
+    rows = db.session.execute(
+        select(CatalogLocation, Tenant.name, Tenant.slug).join(Tenant, Tenant.id == CatalogLocation.tenant_id)
+        .where(CatalogLocation.location_id.in_(ids))
+    ) if ids else []
+    return {row[0].location_id: {"location": row[0], "tenant_name": row[1], "tenant_slug": row[2]} for row in rows}
+
+
+def _error(form, error: services.RequestError | families.FamilyError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error.message)]
+    else:
+        flash(str(error.message), "error")
+
+
+# --- overview --------------------------------------------------------------------------------
+
+
+@bp.route("/")
+@require(Role.PARENT)
+@region_only
+def overview():
+    family = families.family_of(db.session, current_user.id)
+    requests = list(db.session.scalars(
+        select(CareRequest).where(CareRequest.family_id == family.id).order_by(CareRequest.created_at.desc())
+    )) if family else []
+    children = {c.id: c for c in family.children} if family else {}
+    locations = {}
+    for care in requests:
+        locations.update(_locations(care))
+    return render_template("requests/overview.html", requests=requests, children=children, locations=locations)
+
+
+# --- the wizard ------------------------------------------------------------------------------
+
+
+@bp.route("/nieuw", methods=["GET", "POST"])
+@require(Role.PARENT)
+@region_only
+def new():
+    family = _family()
+    form = forms.ChildForm()
+    form.child.choices = [(str(c.id), f"{c.first_name} {c.last_name}") for c in family.children] + [
+        ("new", _("Een ander kind"))]
+    if request.method == "GET":
+        form.child.data = str(family.children[0].id) if family.children else "new"
+    if form.validate_on_submit():
+        try:
+            if form.child.data and form.child.data != "new":
+                child = next((c for c in family.children if str(c.id) == form.child.data), None)
+                if child is None:
+                    abort(400)
+            else:
+                child = families.add_child(
+                    db.session, family, first_name=form.first_name.data, last_name=form.last_name.data,
+                    birth_date=form.birth_date.data, due_date=form.due_date.data,
+                    national_number=form.national_number.data, pepper=current_app.config["SECRET_KEY"],
+                    today=today(), foster_child=form.foster_child.data, extra_care_needs=form.extra_care_needs.data)
+            care = services.draft(db.session, family, child, actor_id=current_user.id)
+            pending = request.args.get("locatie")
+            db.session.commit()
+        except families.FamilyError as error:
+            db.session.rollback()
+            _error(form, error)
+        else:
+            if pending:
+                return redirect(url_for("requests.plan", request_id=care.id, locatie=pending))
+            return redirect(url_for("requests.plan", request_id=care.id))
+    return render_template("requests/new.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/<uuid:request_id>/planning", methods=["GET", "POST"])
+@require(Role.PARENT)
+@region_only
+def plan(request_id: uuid.UUID):
+    care, family, child = _own_request(request_id)
+    if care.status != RequestStatus.DRAFT:
+        return redirect(url_for("requests.detail", request_id=care.id))
+    form = forms.PlanForm(obj=None if request.method == "POST" else _plan_defaults(care))
+    if form.validate_on_submit():
+        try:
+            services.set_plan(care, child, start_date=form.start_date.data,
+                              flexibility_weeks=form.flexibility_weeks.data, care_plan=form.care_plan(),
+                              keep_higher_choices=form.keep_higher_choices.data, today=today())
+            db.session.commit()
+        except services.RequestError as error:
+            db.session.rollback()
+            _error(form, error)
+        else:
+            pending = request.args.get("locatie")
+            if pending:
+                return redirect(url_for("requests.pick", locatie=pending, aanvraag=care.id))
+            return redirect(url_for("requests.choices", request_id=care.id))
+    return render_template("requests/plan.html", form=form, care=care, child=child), 200 if not form.errors else 422
+
+
+def _plan_defaults(care: CareRequest):
+    class Defaults:
+        start_date = care.start_date
+        flexibility_weeks = care.flexibility_weeks
+        keep_higher_choices = care.keep_higher_choices
+
+    for day in range(1, 6):
+        setattr(Defaults, f"day_{day}", (care.care_plan or {}).get(str(day), "full"))
+    return Defaults
+
+
+@bp.route("/<uuid:request_id>/keuzes", methods=["GET", "POST"])
+@require(Role.PARENT)
+@region_only
+def choices(request_id: uuid.UUID):
+    care, family, child = _own_request(request_id)
+    if care.status != RequestStatus.DRAFT:
+        return redirect(url_for("requests.detail", request_id=care.id))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        action, choice_id = request.form.get("action", ""), request.form.get("choice", "")
+        try:
+            choice = _choice(care, uuid.UUID(choice_id))
+        except ValueError:
+            abort(400)
+        if action == "up":
+            services.move_choice(care, choice.id, -1)
+        elif action == "down":
+            services.move_choice(care, choice.id, 1)
+        elif action == "remove":
+            services.remove_choice(db.session, care, choice.id)
+        else:
+            abort(400)
+        db.session.commit()
+        return redirect(url_for("requests.choices", request_id=care.id))
+    problems = {c.id: services.why_not_choosable(db.session, c.location_id, child, care.start_date)
+                for c in care.choices}
+    return render_template("requests/choices.html", care=care, child=child, locations=_locations(care),
+                           problems=problems, form=form, max_choices=services.max_choices(db.session),
+                           search=switch_url(None, "catalog.search_page", geboortedatum=(
+                               child.reference_date.isoformat() if child.reference_date else None),
+                               start=care.start_date.isoformat() if care.start_date else None, online="1"))
+
+
+@bp.route("/kies", methods=["GET", "POST"])
+@require(Role.PARENT)
+@region_only
+def pick():
+    """Add a location (from a search result or a location page, in any municipality) to a draft."""
+    try:
+        location_id = uuid.UUID(request.values.get("locatie", ""))
+    except ValueError:
+        abort(404)
+    location = db.session.get(CatalogLocation, location_id)
+    if location is None:
+        abort(404)
+    family = families.family_of(db.session, current_user.id)
+    drafts = list(db.session.scalars(select(CareRequest).where(
+        CareRequest.family_id == family.id, CareRequest.status == RequestStatus.DRAFT))) if family else []
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            care, _family, child = _own_request(uuid.UUID(request.form.get("aanvraag", "")))
+        except ValueError:
+            abort(400)
+        try:
+            services.add_choice(db.session, care, child, location_id)
+            db.session.commit()
+        except services.RequestError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+        else:
+            flash(_("%(name)s staat nu in uw keuzes.", name=location.name), "success")
+        return redirect(url_for("requests.choices", request_id=care.id))
+    children = {c.id: c for c in family.children} if family else {}
+    return render_template("requests/pick.html", location=location, drafts=drafts, children=children, form=form,
+                           chosen=request.args.get("aanvraag"))
+
+
+@bp.route("/<uuid:request_id>/gezin", methods=["GET", "POST"])
+@require(Role.PARENT)
+@region_only
+def family_details(request_id: uuid.UUID):
+    care, family, child = _own_request(request_id)
+    form = forms.FamilyForm(obj=family if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            families.update_details(
+                db.session, family, street=form.street.data, number=form.number.data, postcode=form.postcode.data,
+                locality=form.locality.data, phone=form.phone.data, needs_care_for_work=form.needs_care_for_work.data,
+                single_parent=form.single_parent.data, low_income=form.low_income.data)
+            families.record_consent(family, "share_with_chosen_locations", user_id=current_user.id, now=utcnow())
+            db.session.commit()
+        except families.FamilyError as error:
+            db.session.rollback()
+            _error(form, error)
+        else:
+            return redirect(url_for("requests.review", request_id=care.id))
+    return render_template("requests/family.html", form=form, care=care), 200 if not form.errors else 422
+
+
+@bp.route("/<uuid:request_id>/nazicht", methods=["GET", "POST"])
+@require(Role.PARENT)
+@region_only
+def review(request_id: uuid.UUID):
+    care, family, child = _own_request(request_id)
+    if care.status != RequestStatus.DRAFT:
+        return redirect(url_for("requests.detail", request_id=care.id))
+    form = ConfirmForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            services.submit(db.session, care, family, child, actor_id=current_user.id, now=utcnow(), today=today())
+            db.session.commit()
+        except services.RequestError as error:
+            db.session.rollback()
+            problem = error
+        else:
+            return redirect(url_for("requests.received", request_id=care.id))
+    return render_template("requests/review.html", care=care, family=family, child=child, form=form,
+                           locations=_locations(care), problem=problem), 200 if problem is None else 422
+
+
+@bp.route("/<uuid:request_id>/ontvangen")
+@require(Role.PARENT)
+@region_only
+def received(request_id: uuid.UUID):
+    care, family, child = _own_request(request_id)
+    return render_template("requests/received.html", care=care, child=child, locations=_locations(care))
+
+
+# --- following and answering -----------------------------------------------------------------
+
+
+@bp.route("/<uuid:request_id>")
+@require(Role.PARENT)
+@region_only
+def detail(request_id: uuid.UUID):
+    care, family, child = _own_request(request_id)
+    if care.status == RequestStatus.DRAFT:
+        return redirect(url_for("requests.choices", request_id=care.id))
+    applications = {c.id: services.load_application(db.session, c).application for c in care.choices
+                    if c.application_id}
+    positions = services.queue_positions(db.session, care)
+    return render_template("requests/detail.html", care=care, child=child, locations=_locations(care),
+                           applications=applications, positions=positions, form=ConfirmForm(),
+                           message_form=forms.MessageForm(), today=today())
+
+
+def _act(request_id: uuid.UUID, choice_id: uuid.UUID | None, action):
+    care, family, child = _own_request(request_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    choice = _choice(care, choice_id) if choice_id else None
+    try:
+        message = action(care, family, child, choice)
+        db.session.commit()
+    except services.RequestError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        flash(message, "success")
+    return redirect(url_for("requests.detail", request_id=request_id))
+
+
+@bp.route("/<uuid:request_id>/keuzes/<uuid:choice_id>/aanvaarden", methods=["POST"])
+@require(Role.PARENT)
+@region_only
+def accept(request_id: uuid.UUID, choice_id: uuid.UUID):
+    def action(care, family, child, choice):
+        withdrawn = services.accept(db.session, care, family, choice, actor_id=current_user.id, now=utcnow(),
+                                    today=today())
+        return _("U aanvaardde de plaats. %(count)s andere aanvraag/aanvragen werden ingetrokken.",
+                 count=len(withdrawn))
+
+    return _act(request_id, choice_id, action)
+
+
+@bp.route("/<uuid:request_id>/keuzes/<uuid:choice_id>/weigeren", methods=["POST"])
+@require(Role.PARENT)
+@region_only
+def decline(request_id: uuid.UUID, choice_id: uuid.UUID):
+    def action(care, family, child, choice):
+        services.decline(db.session, family, choice, actor_id=current_user.id, now=utcnow())
+        return _("U weigerde het aanbod.")
+
+    return _act(request_id, choice_id, action)
+
+
+@bp.route("/<uuid:request_id>/keuzes/<uuid:choice_id>/intrekken", methods=["POST"])
+@require(Role.PARENT)
+@region_only
+def withdraw(request_id: uuid.UUID, choice_id: uuid.UUID):
+    def action(care, family, child, choice):
+        services.withdraw(db.session, care, choice, actor_id=current_user.id, now=utcnow())
+        return _("De aanvraag bij deze locatie is ingetrokken.")
+
+    return _act(request_id, choice_id, action)
+
+
+@bp.route("/<uuid:request_id>/intrekken", methods=["POST"])
+@require(Role.PARENT)
+@region_only
+def withdraw_all(request_id: uuid.UUID):
+    def action(care, family, child, choice):
+        services.withdraw_request(db.session, care, actor_id=current_user.id, now=utcnow())
+        return _("Uw aanvraag is ingetrokken bij alle locaties.")
+
+    return _act(request_id, None, action)
+
+
+@bp.route("/<uuid:request_id>/bevestigen", methods=["POST"])
+@require(Role.PARENT)
+@region_only
+def confirm(request_id: uuid.UUID):
+    def action(care, family, child, choice):
+        services.confirm(care, now=utcnow())
+        return _("Bedankt: uw aanvraag blijft lopen.")
+
+    return _act(request_id, None, action)
+
+
+@bp.route("/<uuid:request_id>/keuzes/<uuid:choice_id>/bericht", methods=["POST"])
+@require(Role.PARENT)
+@region_only
+def send_message(request_id: uuid.UUID, choice_id: uuid.UUID):
+    care, family, child = _own_request(request_id)
+    choice = _choice(care, choice_id)
+    form = forms.MessageForm()
+    if not form.validate_on_submit():
+        flash(form.errors.get("text", [_("Schrijf een bericht.")])[0], "error")
+        return redirect(url_for("requests.detail", request_id=request_id))
+    try:
+        services.message(db.session, choice, form.text.data, actor_id=current_user.id, now=utcnow())
+        db.session.commit()
+    except services.RequestError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        flash(_("Uw bericht is verstuurd."), "success")
+    return redirect(url_for("requests.detail", request_id=request_id))
+
+
+@bp.route("/<uuid:request_id>/wijzigen", methods=["GET", "POST"])
+@require(Role.PARENT)
+@region_only
+def change(request_id: uuid.UUID):
+    care, family, child = _own_request(request_id)
+    if care.status != RequestStatus.OPEN:
+        return redirect(url_for("requests.detail", request_id=care.id))
+    form = forms.ChangeForm(obj=None if request.method == "POST" else _plan_defaults(care))
+    if form.validate_on_submit():
+        try:
+            services.change_plan(db.session, care, child, start_date=form.start_date.data, care_plan=form.care_plan(),
+                                 actor_id=current_user.id, now=utcnow(), today=today())
+            db.session.commit()
+        except services.RequestError as error:
+            db.session.rollback()
+            _error(form, error)
+        else:
+            flash(_("Uw wijziging is doorgegeven aan de locaties."), "success")
+            return redirect(url_for("requests.detail", request_id=care.id))
+    return render_template("requests/change.html", form=form, care=care, child=child), 200 if not form.errors else 422
+

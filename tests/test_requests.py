@@ -1,0 +1,355 @@
+"""Families: one request per child, choices across municipalities, every answer followed."""
+
+import uuid
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from regional_loket.catalog.models import Availability
+from regional_loket.catalog.search import add_months, month_start
+from regional_loket.database import utcnow
+from regional_loket.extensions import db
+from regional_loket.families import services as families
+from regional_loket.notifications.models import Notification
+from regional_loket.provider import services as provider
+from regional_loket.requests import services
+from regional_loket.requests.models import Application, CareRequest, RequestStatus
+from regional_loket.tenancy import tenant_scope
+from regional_loket.tenancy.models import Postcode
+
+from .conftest import host_url, login
+
+TODAY = date.today()
+START = add_months(month_start(TODAY), 3)  # a child of ~9 months at the start
+BORN = add_months(month_start(TODAY), -6).replace(day=10)
+PLAN = {"1": "full", "2": "full", "3": "half", "4": "none", "5": "full"}
+
+
+@pytest.fixture
+def world(make_tenant, make_location, make_user):
+    herent, leuven = make_tenant("herent", name="Herent"), make_tenant("leuven", name="Leuven")
+    herent.postcodes.append(Postcode(code="3020", locality="Herent", lat=50.9085, lon=4.6715))
+    free = {(START, "baby"): 1}
+    places = {
+        "h1": make_location(herent, "Kinderdagverblijf De Zonnebloem", free=free),
+        "h2": make_location(herent, "Onthaalouder Els", kind="family", free=free),
+        "l1": make_location(leuven, "Crèche Les Petits Pas", postcode="3000", locality="Leuven", free=free),
+        "ibo": make_location(leuven, "IBO De Speelvogel", kind="out_of_school", min_age_months=30, max_age_months=144),
+        "offline": make_location(leuven, "Kinderdagverblijf Papier", accepts_online=False),
+    }
+    parent = make_user("parent", name="An Peeters", email="an@example.be")
+    family = families.ensure_family(db.session, parent, language="nl")
+    families.update_details(db.session, family, street="Kerkstraat", number="1", postcode="3020", locality="Herent",
+                            phone="+32 470 12 34 56", needs_care_for_work=True, single_parent=False, low_income=False)
+    child = families.add_child(db.session, family, first_name="Lien", last_name="Peeters", birth_date=BORN,
+                               due_date=None, national_number=None, pepper="pepper", today=TODAY)
+    db.session.flush()
+    return {"tenants": {"herent": herent, "leuven": leuven}, "places": places, "parent": parent,
+            "family": family, "child": child}
+
+
+def _draft(world, *keys):
+    care = services.draft(db.session, world["family"], world["child"], actor_id=world["parent"].id)
+    services.set_plan(care, world["child"], start_date=START, flexibility_weeks=2, care_plan=PLAN,
+                      keep_higher_choices=False, today=TODAY)
+    for key in keys:
+        services.add_choice(db.session, care, world["child"], world["places"][key].id)
+    return care
+
+
+def _submit(world, *keys):
+    care = _draft(world, *keys)
+    services.submit(db.session, care, world["family"], world["child"], actor_id=world["parent"].id,
+                    now=utcnow(), today=TODAY)
+    db.session.flush()
+    return care
+
+
+def _application(world, choice):
+    loaded = services.load_application(db.session, choice)
+    return loaded.tenant, loaded.application
+
+
+def test_submit_writes_one_application_per_chosen_location_in_its_municipality(world):
+    care = _submit(world, "h1", "l1", "h2")
+    assert care.status == RequestStatus.OPEN
+    for tenant_key, expected in (("herent", {"Kinderdagverblijf De Zonnebloem", "Onthaalouder Els"}),
+                                 ("leuven", {"Crèche Les Petits Pas"})):
+        with tenant_scope(db.session, world["tenants"][tenant_key]):
+            apps = db.session.scalars(sa.select(Application)).all()
+            names = {db.session.get(type(world["places"]["h1"]), a.location_id).name for a in apps}
+            assert names == expected
+            for application in apps:
+                snap = application.snapshot
+                assert snap["child"]["first_name"] == "Lien" and snap["care_plan"] == PLAN
+                assert snap["declarations"]["needs_care_for_work"] is True
+                assert "national_number" not in str(snap) and "Kerkstraat" not in str(snap)
+                assert application.age_group == "baby" and application.start_month == START
+    assert [c.status for c in care.choices] == ["submitted"] * 3
+    mails = db.session.scalars(sa.select(Notification).where(Notification.template == "request_submitted")).all()
+    assert [m.recipient_email for m in mails] == ["an@example.be"]
+
+
+def test_a_failure_in_the_third_municipality_leaves_nothing_anywhere(world, make_tenant, make_location):
+    opwijk = make_tenant("opwijk")
+    third = make_location(opwijk, "Kinderdagverblijf Madeliefje", postcode="1745", locality="Opwijk")
+    db.session.flush()
+    care = _draft(world, "h1", "l1")
+    services.add_choice(db.session, care, world["child"], third.id)
+    db.session.flush()
+    # The third municipality's schema refuses the write.
+    db.session.execute(sa.text(f'ALTER TABLE "{opwijk.schema}".applications ADD CONSTRAINT broken CHECK (rank < 3)'))
+    request_id = care.id
+    savepoint = db.session.begin_nested()
+    with pytest.raises(sa.exc.IntegrityError):
+        services.submit(db.session, care, world["family"], world["child"], actor_id=world["parent"].id,
+                        now=utcnow(), today=TODAY)
+    savepoint.rollback()
+    for tenant in (world["tenants"]["herent"], world["tenants"]["leuven"], opwijk):
+        with tenant_scope(db.session, tenant):
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == 0
+    assert db.session.get(CareRequest, request_id).status == RequestStatus.DRAFT
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
+
+
+def test_accepting_an_offer_withdraws_the_other_applications(world):
+    care = _submit(world, "h1", "l1", "h2")
+    tenant, application = _application(world, care.choices[1])
+    provider.offer(db.session, tenant, application, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
+    withdrawn = services.accept(db.session, care, world["family"], care.choices[1], actor_id=world["parent"].id,
+                                now=utcnow(), today=TODAY)
+    assert [c.rank for c in withdrawn] == [1, 3]
+    assert [c.status for c in care.choices] == ["withdrawn", "accepted", "withdrawn"]
+    assert care.status == RequestStatus.PLACED
+    with tenant_scope(db.session, world["tenants"]["herent"]):
+        kinds = [e.to_status for e in db.session.get(Application, care.choices[0].application_id).events]
+        assert kinds == ["submitted", "withdrawn"]
+
+
+def test_keeping_higher_choices_open_then_a_higher_acceptance_releases_the_lower_place(world):
+    care = _submit(world, "h1", "l1", "h2")
+    care.keep_higher_choices = True
+    tenant, lower = _application(world, care.choices[2])
+    provider.offer(db.session, tenant, lower, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
+    services.accept(db.session, care, world["family"], care.choices[2], actor_id=None, now=utcnow(), today=TODAY)
+    assert [c.status for c in care.choices] == ["submitted", "submitted", "accepted"]
+    assert care.status == RequestStatus.OPEN
+    with tenant_scope(db.session, tenant):
+        assert db.session.scalar(sa.select(Availability.free_places).where(
+            Availability.location_id == world["places"]["h2"].id)) == 0
+    tenant_1, higher = _application(world, care.choices[0])
+    provider.offer(db.session, tenant_1, higher, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
+    services.accept(db.session, care, world["family"], care.choices[0], actor_id=None, now=utcnow(), today=TODAY)
+    assert [c.status for c in care.choices] == ["accepted", "withdrawn", "withdrawn"]
+    with tenant_scope(db.session, tenant):  # the lower place went back to the list
+        assert db.session.scalar(sa.select(Availability.free_places).where(
+            Availability.location_id == world["places"]["h2"].id)) == 1
+
+
+def test_declining_gives_the_place_back(world):
+    care = _submit(world, "h1")
+    tenant, application = _application(world, care.choices[0])
+    provider.offer(db.session, tenant, application, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
+    services.decline(db.session, world["family"], care.choices[0], actor_id=None, now=utcnow())
+    with tenant_scope(db.session, tenant):
+        assert db.session.scalar(sa.select(Availability.free_places).where(
+            Availability.location_id == world["places"]["h1"].id)) == 1
+    assert care.choices[0].status == "declined"
+
+
+def test_changing_the_plan_reaches_open_applications_and_their_history(world):
+    care = _submit(world, "h1", "l1")
+    new_start = add_months(START, 1)
+    services.change_plan(db.session, care, world["child"], start_date=new_start, care_plan={**PLAN, "4": "half"},
+                         actor_id=world["parent"].id, now=utcnow(), today=TODAY)
+    for choice in care.choices:
+        tenant, application = _application(world, choice)
+        with tenant_scope(db.session, tenant):
+            assert application.snapshot["start_date"] == new_start.isoformat()
+            assert application.start_month == new_start and application.snapshot["care_plan"]["4"] == "half"
+            assert application.events[-1].kind == "change"
+
+
+def test_duplicate_request_is_refused_with_the_existing_one(world):
+    first = _submit(world, "h1")
+    second = _draft(world, "l1")
+    with pytest.raises(services.RequestError) as refused:
+        services.submit(db.session, second, world["family"], world["child"], actor_id=None, now=utcnow(), today=TODAY)
+    assert refused.value.existing == first.id
+
+
+def test_duplicate_by_national_number_across_families(world, make_user):
+    number = "85073003328"  # a valid mod-97 example
+    assert families.national_number_valid(number)
+    world["child"].national_number_digest = families.national_number_digest(number, pepper="pepper")
+    first = _submit(world, "h1")
+    other_parent = make_user("parent", email="other@example.be")
+    other_family = families.ensure_family(db.session, other_parent, language="nl")
+    other_family.postcode = "3000"
+    twin = families.add_child(db.session, other_family, first_name="Lien", last_name="Peeters", birth_date=BORN,
+                              due_date=None, national_number=number, pepper="pepper", today=TODAY)
+    care = services.draft(db.session, other_family, twin, actor_id=other_parent.id)
+    services.set_plan(care, twin, start_date=START, flexibility_weeks=0, care_plan=PLAN, keep_higher_choices=False,
+                      today=TODAY)
+    services.add_choice(db.session, care, twin, world["places"]["l1"].id)
+    with pytest.raises(services.RequestError) as refused:
+        services.submit(db.session, care, other_family, twin, actor_id=None, now=utcnow(), today=TODAY)
+    assert refused.value.existing == first.id
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"start_date": TODAY - timedelta(days=1)}, "start_date"),
+        ({"start_date": BORN - timedelta(days=1)}, "start_date"),
+        ({"care_plan": {"1": "none", "2": "none", "3": "none", "4": "none", "5": "none"}}, "care_plan"),
+        ({"care_plan": {"1": "always"}}, "care_plan"),
+        ({"flexibility_weeks": 99}, "flexibility_weeks"),
+    ],
+)
+def test_bad_plans_are_refused(world, change, field):
+    care = services.draft(db.session, world["family"], world["child"], actor_id=None)
+    args = {"start_date": START, "flexibility_weeks": 0, "care_plan": PLAN, "keep_higher_choices": False, **change}
+    with pytest.raises(services.RequestError) as refused:
+        services.set_plan(care, world["child"], today=TODAY, **args)
+    assert refused.value.field == field and str(refused.value.message)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"birth_date": TODAY + timedelta(days=1)}, "birth_date"),
+        ({"birth_date": None, "due_date": add_months(TODAY, 11)}, "due_date"),
+        ({"birth_date": None}, "birth_date"),
+        ({"national_number": "12345678901"}, "national_number"),
+        ({"first_name": ""}, "first_name"),
+    ],
+)
+def test_bad_children_are_refused(world, fields, field):
+    args = {"first_name": "Mo", "last_name": "Peeters", "birth_date": BORN, "due_date": None,
+            "national_number": None, **fields}
+    with pytest.raises(families.FamilyError) as refused:
+        families.add_child(db.session, world["family"], pepper="p", today=TODAY, **args)
+    assert refused.value.field == field
+
+
+def test_choices_that_cannot_be_chosen_say_why(world):
+    care = _draft(world, "h1")
+    for key, message in (("h1", "al in uw keuzes"), ("offline", "geen online aanvragen"), ("ibo", "maanden")):
+        with pytest.raises(services.RequestError, match=message):
+            services.add_choice(db.session, care, world["child"], world["places"][key].id)
+
+
+def test_too_many_choices(world, make_location):
+    care = _draft(world, "h1", "h2", "l1")
+    extra = [make_location(world["tenants"]["leuven"], f"Extra {i}", postcode="3000", locality="Leuven")
+             for i in range(3)]
+    db.session.flush()
+    services.add_choice(db.session, care, world["child"], extra[0].id)
+    services.add_choice(db.session, care, world["child"], extra[1].id)
+    with pytest.raises(services.RequestError, match="hoogstens 5"):
+        services.add_choice(db.session, care, world["child"], extra[2].id)
+
+
+def test_a_location_that_stopped_accepting_meanwhile_is_refused_at_submit(world):
+    care = _draft(world, "h1", "l1")
+    with tenant_scope(db.session, world["tenants"]["leuven"]):
+        world["places"]["l1"].accepts_online = False
+    db.session.flush()
+    with pytest.raises(services.RequestError, match="geen online aanvragen"):
+        services.submit(db.session, care, world["family"], world["child"], actor_id=None, now=utcnow(), today=TODAY)
+
+
+def test_an_archived_municipality_cannot_be_chosen(world):
+    from regional_loket.tenancy import services as tenancy
+
+    care = _draft(world, "h1")
+    tenancy.archive_tenant(db.session, "leuven")
+    db.session.flush()
+    with pytest.raises(services.RequestError, match="neemt niet meer deel"):
+        services.add_choice(db.session, care, world["child"], world["places"]["l1"].id)
+
+
+# --- the pages --------------------------------------------------------------------------------
+
+
+def test_another_family_or_an_unchosen_provider_cannot_read_the_request(app, world, make_user):
+    care = _submit(world, "h1")
+    stranger = app.test_client()
+    login(stranger, make_user("parent"))
+    assert stranger.get(f"/aanvragen/{care.id}", base_url=host_url()).status_code == 404
+    assert stranger.post(f"/aanvragen/{care.id}/intrekken", base_url=host_url()).status_code == 404
+    staff = app.test_client()
+    login(staff, make_user("provider_staff", tenant=world["tenants"]["leuven"]))
+    assert staff.get(f"/aanvragen/{care.id}", base_url=host_url()).status_code == 404
+    owner = app.test_client()
+    login(owner, world["parent"])
+    assert owner.get(f"/aanvragen/{care.id}", base_url=host_url()).status_code == 200
+
+
+def test_the_wizard_without_javascript(app, world):
+    ids = {key: place.id for key, place in world["places"].items()}  # places expire with expire_all below
+    client = app.test_client()
+    login(client, world["parent"])
+    started = client.post("/aanvragen/nieuw", data={"child": str(world["child"].id)}, base_url=host_url())
+    assert started.status_code == 302
+    plan_url = started.headers["Location"]
+    bad = client.post(plan_url, data={"start_date": (TODAY - timedelta(days=3)).isoformat(), "flexibility_weeks": "0",
+                                      "day_1": "full", "day_2": "none", "day_3": "none", "day_4": "none",
+                                      "day_5": "none"}, base_url=host_url())
+    assert bad.status_code == 422 and "in het verleden" in bad.get_data(as_text=True)
+    planned = client.post(plan_url, data={"start_date": START.isoformat(), "flexibility_weeks": "2", "day_1": "full",
+                                          "day_2": "half", "day_3": "none", "day_4": "none", "day_5": "full"},
+                          base_url=host_url())
+    choices_url = planned.headers["Location"]
+    request_id = choices_url.split("/")[2]
+    for key in ("l1", "h1"):
+        assert client.post("/aanvragen/kies", data={"locatie": str(world["places"][key].id), "aanvraag": request_id},
+                           base_url=host_url()).status_code == 302
+    page = client.get(choices_url, base_url=host_url()).get_data(as_text=True)
+    assert page.index("Crèche Les Petits Pas") < page.index("De Zonnebloem")
+    care = db.session.get(CareRequest, uuid.UUID(request_id))
+    client.post(choices_url, data={"action": "up", "choice": str(care.choices[1].id)}, base_url=host_url())
+    client.post(f"/aanvragen/{request_id}/gezin", data={"street": "Kerkstraat", "number": "1", "postcode": "3020",
+                                                       "locality": "Herent", "consent": "y"}, base_url=host_url())
+    submitted = client.post(f"/aanvragen/{request_id}/nazicht", base_url=host_url())
+    assert submitted.status_code == 302 and submitted.headers["Location"].endswith("/ontvangen")
+    db.session.expire_all()
+    care = db.session.get(CareRequest, uuid.UUID(request_id))
+    assert care.status == "open" and [c.location_id for c in care.choices] == [ids["h1"], ids["l1"]]
+    overview = client.get(f"/aanvragen/{request_id}", base_url=host_url()).get_data(as_text=True)
+    assert overview.count("ingediend") >= 2 and "plaats 1 op de wachtlijst" in overview
+
+
+def test_offer_accept_and_withdrawn_in_the_pages(app, world):
+    care = _submit(world, "h1", "l1", "h2")
+    tenant, application = _application(world, care.choices[1])
+    provider.offer(db.session, tenant, application, deadline=TODAY + timedelta(days=7), actor_id=None, now=utcnow(),
+                   today=TODAY)
+    client = app.test_client()
+    login(client, world["parent"])
+    page = client.get(f"/aanvragen/{care.id}", base_url=host_url()).get_data(as_text=True)
+    assert "Plaats aanvaarden" in page
+    done = client.post(f"/aanvragen/{care.id}/keuzes/{care.choices[1].id}/aanvaarden", base_url=host_url())
+    assert done.status_code == 302
+    page = client.get(f"/aanvragen/{care.id}", base_url=host_url()).get_data(as_text=True)
+    assert page.count("ingetrokken") >= 2 and "aanvaard" in page
+
+
+def test_family_messages_reach_the_provider(world):
+    care = _submit(world, "h1")
+    services.message(db.session, care.choices[0], "Kan mijn kind een dag proberen?", actor_id=None, now=utcnow())
+    tenant, application = _application(world, care.choices[0])
+    with tenant_scope(db.session, tenant):
+        assert application.events[-1].text == "Kan mijn kind een dag proberen?"
+    with pytest.raises(services.RequestError):
+        services.message(db.session, care.choices[0], "x" * 2001, actor_id=None, now=utcnow())
+
+
+def test_national_number_check():
+    assert families.national_number_valid("85.07.30-033.28")
+    assert not families.national_number_valid("85073003329")
+    assert not families.national_number_valid("8507300332")
+    born_2017 = "170101001" + f"{97 - int('2170101001') % 97:02d}"  # born from 2000: check over 2 + digits
+    assert families.national_number_valid(born_2017)
