@@ -49,12 +49,13 @@ def create_app(config: dict | None = None) -> Flask:
     web.init_app(app)
     accounts.init_app(app)
 
-    from . import admin, catalog, coordinator, families, requests  # noqa: F401 — families: models
+    from . import admin, catalog, coordinator, families, requests
 
     admin.init_app(app)
     coordinator.init_app(app)
     catalog.init_app(app)
     requests.init_app(app)
+    families.init_app(app)
 
     from . import demo, i18n
 

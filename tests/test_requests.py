@@ -16,7 +16,7 @@ from regional_loket.provider import services as provider
 from regional_loket.requests import services
 from regional_loket.requests.models import Application, CareRequest, RequestStatus
 from regional_loket.tenancy import tenant_scope
-from regional_loket.tenancy.models import Postcode
+from regional_loket.tenancy.models import AuditEntry, Postcode
 
 from .conftest import host_url, login
 
@@ -40,7 +40,7 @@ def world(make_tenant, make_location, make_user):
     }
     parent = make_user("parent", name="An Peeters", email="an@example.be")
     family = families.ensure_family(db.session, parent, language="nl")
-    families.update_details(db.session, family, street="Kerkstraat", number="1", postcode="3020", locality="Herent",
+    families.update_details(db.session, family, street="Pastoor Bolsstraat", number="1", postcode="3020", locality="Herent",
                             phone="+32 470 12 34 56", needs_care_for_work=True, single_parent=False, low_income=False)
     child = families.add_child(db.session, family, first_name="Lien", last_name="Peeters", birth_date=BORN,
                                due_date=None, national_number=None, pepper="pepper", today=TODAY)
@@ -84,7 +84,7 @@ def test_submit_writes_one_application_per_chosen_location_in_its_municipality(w
                 snap = application.snapshot
                 assert snap["child"]["first_name"] == "Lien" and snap["care_plan"] == PLAN
                 assert snap["declarations"]["needs_care_for_work"] is True
-                assert "national_number" not in str(snap) and "Kerkstraat" not in str(snap)
+                assert "national_number" not in str(snap) and "Pastoor Bols" not in str(snap)
                 assert application.age_group == "baby" and application.start_month == START
     assert [c.status for c in care.choices] == ["submitted"] * 3
     mails = db.session.scalars(sa.select(Notification).where(Notification.template == "request_submitted")).all()
@@ -353,3 +353,98 @@ def test_national_number_check():
     assert not families.national_number_valid("8507300332")
     born_2017 = "170101001" + f"{97 - int('2170101001') % 97:02d}"  # born from 2000: check over 2 + digits
     assert families.national_number_valid(born_2017)
+
+
+# --- privacy -----------------------------------------------------------------------------------
+
+PERSONAL = ("Lien", "Peeters", "an@example.be", "+32 470 12 34 56", "Pastoor Bols", "Kan mijn kind")
+
+
+def _all_rows(schemas):
+    """Every row of every table in these schemas, as text."""
+    rows = []
+    tables = db.session.execute(sa.text(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema = ANY(:s) AND table_type = 'BASE TABLE'"), {"s": schemas}).all()
+    for schema, table in tables:
+        for row in db.session.execute(sa.text(f'SELECT * FROM "{schema}"."{table}"')):
+            rows.append((f"{schema}.{table}", str(tuple(row))))
+    return rows
+
+
+def test_download_my_data(app, world):
+    care = _submit(world, "h1", "l1")
+    services.message(db.session, care.choices[0], "Kan mijn kind een dag proberen?", actor_id=None, now=utcnow())
+    client = app.test_client()
+    login(client, world["parent"])
+    data = client.get("/gezin/gegevens?formaat=json", base_url=host_url())
+    assert data.headers["Content-Disposition"].startswith("attachment")
+    body = data.json
+    assert body["children"][0]["first_name"] == "Lien"
+    assert len(body["requests"][0]["applications"]) == 2
+    assert body["requests"][0]["applications"][0]["shared_with_provider"]["child"]["first_name"] == "Lien"
+    assert any(e["text"] == "Kan mijn kind een dag proberen?" for e in body["requests"][0]["applications"][0]["history"])
+    page = client.get("/gezin/gegevens", base_url=host_url()).get_data(as_text=True)
+    assert "Lien" in page and "Pastoor Bolsstraat" in page
+
+
+def test_erasure_leaves_no_personal_data_in_any_schema(app, world):
+    care = _submit(world, "h1", "l1")
+    services.message(db.session, care.choices[0], "Kan mijn kind een dag proberen?", actor_id=None, now=utcnow())
+    tenant, application = _application(world, care.choices[1])
+    provider.offer(db.session, tenant, application, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
+    db.session.flush()
+    schemas = ["shared", world["tenants"]["herent"].schema, world["tenants"]["leuven"].schema]
+    assert any(word in text for _, text in _all_rows(schemas) for word in PERSONAL)
+    client = app.test_client()
+    login(client, world["parent"])
+    refused = client.post("/gezin/wissen", data={"current": "een lange zin als wachtwoord"}, base_url=host_url())
+    assert refused.status_code == 422  # not confirmed
+    done = client.post("/gezin/wissen", data={"current": "een lange zin als wachtwoord", "confirm": "y"},
+                       base_url=host_url())
+    assert done.status_code == 302
+    db.session.expire_all()
+    leaks = [(table, word) for table, text in _all_rows(schemas) for word in PERSONAL
+             if word in text and table not in ("shared.users", "shared.sessions")]  # the account stays
+    assert leaks == []
+    for tenant_key in ("herent", "leuven"):
+        with tenant_scope(db.session, world["tenants"][tenant_key]):
+            statuses = db.session.scalars(sa.select(Application.status)).all()
+            assert statuses == ["withdrawn"]
+            audit = db.session.scalars(sa.select(AuditEntry)).all()
+            assert [(a.action, a.detail) for a in audit] == [("family_erased", {"applications": 1})]
+    with tenant_scope(db.session, world["tenants"]["leuven"]):  # the held place went back
+        assert db.session.scalar(sa.select(Availability.free_places).where(
+            Availability.location_id == world["places"]["l1"].id)) == 1
+
+
+def test_deleting_the_account_of_the_last_guardian_erases_everything(app, world):
+    _submit(world, "h1")
+    client = app.test_client()
+    login(client, world["parent"])
+    client.post("/account/verwijderen", data={"current": "een lange zin als wachtwoord", "confirm": "y"},
+                base_url=host_url())
+    db.session.expire_all()
+    schemas = ["shared", world["tenants"]["herent"].schema]
+    leaks = [(t, w) for t, text in _all_rows(schemas) for w in PERSONAL if w in text and t != "shared.notifications"]
+    assert leaks == []
+
+
+def test_second_guardian_invitation(app, world, make_user):
+    client = app.test_client()
+    login(client, world["parent"])
+    invited = client.post("/gezin/", data={"name": "Jan Peeters", "email": "jan@example.be"}, base_url=host_url())
+    assert invited.status_code == 302
+    from regional_loket.families.models import Guardian
+
+    guardian = db.session.scalar(sa.select(Guardian).where(Guardian.email == "jan@example.be"))
+    assert guardian.family_id == world["family"].id and guardian.user_id is None
+    jan = make_user("parent", email="jan@example.be", name="Jan Peeters")
+    other = app.test_client()
+    login(other, jan)
+    assert other.post(f"/gezin/uitnodiging/{guardian.id}", base_url=host_url()).status_code == 302
+    care = _submit(world, "h1")
+    assert other.get(f"/aanvragen/{care.id}", base_url=host_url()).status_code == 200
+    stranger = app.test_client()
+    login(stranger, make_user("parent"))
+    assert stranger.get(f"/gezin/uitnodiging/{guardian.id}", base_url=host_url()).status_code == 404

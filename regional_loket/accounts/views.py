@@ -391,6 +391,9 @@ def delete_account():
             form.current.errors.append(_("Uw huidig wachtwoord klopt niet."))
         else:
             email, language = user.email, user.language
+            from ..families.privacy import forget_guardian  # the family domain decides what stays
+
+            forget_guardian(db.session, user.id, now=utcnow())
             services.delete_account(db.session, user, now=utcnow())
             mail.account_deleted(db.session, email=email, language=language, user_id=user.id)
             db.session.commit()

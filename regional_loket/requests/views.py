@@ -40,7 +40,7 @@ bp = Blueprint("requests", __name__, url_prefix="/aanvragen", template_folder="t
 @register_back_office
 def _link(user, tenant):
     if tenant is None and any(m.role == Role.PARENT for m in user.memberships):
-        return [(_("Mijn aanvragen"), url_for("requests.overview"))]
+        return [(_("Mijn aanvragen"), url_for("requests.overview")), (_("Mijn gezin"), url_for("families.dossier"))]
     return []
 
 

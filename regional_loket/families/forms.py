@@ -1,0 +1,18 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+
+class InviteForm(FlaskForm):
+    name = StringField(_l("Naam van de andere ouder of voogd"), validators=[
+        DataRequired(_l("Vul een naam in.")), Length(max=120, message=_l("Hoogstens 120 tekens."))])
+    email = EmailField(_l("Zijn of haar e-mailadres"), validators=[
+        DataRequired(_l("Vul een e-mailadres in.")), Length(max=254, message=_l("Hoogstens 254 tekens."))])
+
+
+class EraseForm(FlaskForm):
+    current = PasswordField(_l("Uw wachtwoord"), validators=[InputRequired(_l("Vul uw wachtwoord in."))],
+                            render_kw={"autocomplete": "current-password"})
+    confirm = BooleanField(_l("Ja, wis alle gegevens van mijn gezin, ook bij de opvanglocaties."),
+                           validators=[DataRequired(_l("Vink aan dat u alles wilt wissen."))])
