@@ -49,13 +49,14 @@ def create_app(config: dict | None = None) -> Flask:
     web.init_app(app)
     accounts.init_app(app)
 
-    from . import admin, catalog, coordinator, families, requests
+    from . import admin, catalog, coordinator, families, provider, requests
 
     admin.init_app(app)
     coordinator.init_app(app)
     catalog.init_app(app)
     requests.init_app(app)
     families.init_app(app)
+    provider.init_app(app)
 
     from . import demo, i18n
 

@@ -93,6 +93,9 @@ class Location(UUIDKey, Timestamps, db.Model):
     website: Mapped[str | None] = mapped_column(String(300))
     accepts_online: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The provider's own priority criteria, after the region's: [{"code": "staff_child",
+    # "label": "kind van een personeelslid"}]. Staff mark them per application (its flags).
+    extra_criteria: Mapped[list[dict]] = mapped_column(JSONB, default=list)
 
     availability: Mapped[list[Availability]] = relationship(
         back_populates="location", cascade="all, delete-orphan", order_by="[Availability.month, Availability.age_group]"

@@ -12,7 +12,7 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..catalog.models import Availability, Location
@@ -79,11 +79,16 @@ def reject(session, tenant, application, *, reason: str, text: str | None, actor
         raise ActionError(_l("Kies een reden."), "reason")
     if reason == "other" and not (text or "").strip():
         raise ActionError(_l("Licht de reden toe."), "text")
+    # Check the page's version before touching the row: every flush counts as a new version.
+    _loaded(session, tenant, application, version=version)
+    loaded = _move(session, tenant, application, Status.REJECTED, actor_id=actor_id, now=now, version=None,
+                   allowed=(Status.SUBMITTED, Status.IN_REVIEW, Status.WAITLISTED), text=(text or "").strip() or None,
+                   label=None)
     with tenant_scope(session, tenant):
         application.reject_reason = reason
-    return _move(session, tenant, application, Status.REJECTED, actor_id=actor_id, now=now, version=version,
-                 allowed=(Status.SUBMITTED, Status.IN_REVIEW, Status.WAITLISTED), text=(text or "").strip() or None,
-                 label=_l("afgewezen"))
+    session.flush()
+    _tell(session, loaded, _l("afgewezen"))
+    return loaded
 
 
 def offer(session: Session, tenant, application: Application, *, month: date | None = None, deadline: date | None,
@@ -171,3 +176,81 @@ def expire_offers(session: Session, tenant, *, today: date, now: datetime) -> in
         requests.set_status(session, loaded, Status.EXPIRED, actor_id=None, actor_role="system", now=now)
         _tell(session, loaded, _l("het aanbod is verlopen"))
     return len(stale)
+
+
+# --- free places, profile, figures --------------------------------------------------------------
+
+
+def held_places(session: Session, location: Location) -> dict[tuple[date, str], int]:
+    """Places held by open offers, per month and age group (bound tenant)."""
+    rows = session.execute(
+        select(Application.held_month, Application.held_age_group, func.count())
+        .where(Application.location_id == location.id, Application.status == Status.OFFERED,
+               Application.held_month.is_not(None))
+        .group_by(Application.held_month, Application.held_age_group))
+    return {(month, group): count for month, group, count in rows}
+
+
+def set_free_places(session: Session, location: Location, totals: dict[tuple[date, str], int]) -> int:
+    """Staff enter the free places per month and age group, counting the places that open
+    offers hold; what is stored (and searched) is what remains free. Returns rows changed."""
+    held = held_places(session, location)
+    problems = []
+    for (month, group), total in totals.items():
+        if total < 0 or total > location.licensed_places:
+            problems.append(_l("%(month)s: kies 0 tot %(max)s plaatsen.", month=month.strftime("%m/%Y"),
+                               max=location.licensed_places))
+        elif total < held.get((month, group), 0):
+            problems.append(_l("%(month)s: %(held)s plaats(en) zijn al aangeboden; minder kan niet.",
+                               month=month.strftime("%m/%Y"), held=held[(month, group)]))
+    if problems:
+        raise ActionError(problems[0], "grid")
+    existing = {(a.month, a.age_group): a for a in location.availability}
+    changed = 0
+    for (month, group), total in totals.items():
+        free = total - held.get((month, group), 0)
+        slot = existing.get((month, group))
+        if slot is None:
+            if free:
+                location.availability.append(Availability(month=month, age_group=group, free_places=free))
+                changed += 1
+        elif slot.free_places != free:
+            slot.free_places = free
+            changed += 1
+    session.flush()
+    return changed
+
+
+def vulnerable_share(session: Session, location_ids: list | None, *, year: int) -> tuple[int, int]:
+    """(placements from vulnerable families, all placements) accepted this year: the 20 % norm
+    for locations with an income-related tariff. Vulnerable: low income, single parent or
+    foster child, as declared."""
+    query = select(Application).where(
+        Application.status == Status.ACCEPTED,
+        func.extract("year", Application.answered_at) == year)
+    if location_ids is not None:
+        query = query.where(Application.location_id.in_(location_ids))
+    placements = list(session.scalars(query))
+    vulnerable = sum(
+        1 for a in placements
+        if any(a.snapshot.get("declarations", {}).get(k) for k in ("low_income", "single_parent", "foster_child")))
+    return vulnerable, len(placements)
+
+
+EXPORT_COLUMNS = ("positie", "status", "voornaam", "familienaam", "geboortedatum", "verwacht", "start", "maand",
+                  "leeftijdsgroep", "opvangplan", "voorrang", "ingediend", "telefoon", "postcode")
+
+
+def export_rows(ranked_groups, *, explain) -> list[list]:
+    rows = []
+    for ranked in ranked_groups:
+        a = ranked.application
+        snap = a.snapshot
+        child = snap.get("child", {})
+        plan = ", ".join(f"{d}:{v}" for d, v in sorted(snap.get("care_plan", {}).items()) if v != "none")
+        rows.append([ranked.position, a.status, child.get("first_name"), child.get("last_name"),
+                     child.get("birth_date") or "", child.get("due_date") or "", snap.get("start_date"),
+                     a.start_month.strftime("%Y-%m"), a.age_group, plan, explain(ranked),
+                     a.submitted_at.strftime("%Y-%m-%d %H:%M"), snap.get("contact", {}).get("phone") or "",
+                     snap.get("contact", {}).get("postcode") or ""])
+    return rows

@@ -132,6 +132,8 @@ class Application(UUIDKey, Timestamps, db.Model):
     held_age_group: Mapped[str | None] = mapped_column(String(8))
     reject_reason: Mapped[str | None] = mapped_column(String(40))
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Staff's marks for the location's own priority criteria: {"staff_child": true}.
+    flags: Mapped[dict] = mapped_column(JSONB, default=dict)
     # Optimistic lock: a page acting on version N fails cleanly if someone acted first.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

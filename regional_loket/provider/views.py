@@ -1,0 +1,325 @@
+"""The provider's daily tool, on the municipality's host: inbox, ranked lists, actions, free
+places, profile, exports. Staff see only the locations they handle."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from datetime import date, time, timedelta
+from decimal import Decimal
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..accounts import allowed_locations, can, require
+from ..accounts.models import Role
+from ..catalog.models import Location
+from ..catalog.search import add_months, month_start
+from ..database import utcnow
+from ..extensions import db
+from ..requests.models import Application, Status
+from ..tenancy import tenant_required
+from ..web import register_back_office
+from . import forms, ranking, services
+
+bp = Blueprint("provider", __name__, url_prefix="/opvang", template_folder="templates")
+STAFF = (Role.PROVIDER_STAFF, Role.COORDINATOR, Role.ADMIN)
+OPEN = (Status.SUBMITTED, Status.IN_REVIEW, Status.WAITLISTED, Status.OFFERED)
+
+
+@register_back_office
+def _link(user, tenant):
+    if tenant is not None and can(user, STAFF, tenant=tenant):
+        return [(_("Aanvragen"), url_for("provider.home"))]
+    return []
+
+
+def today() -> date:
+    return date.today()
+
+
+def _location(location_id: uuid.UUID) -> Location:
+    """A location of this municipality (the bound schema); another one's is simply not here."""
+    place = db.session.get(Location, location_id)
+    if place is None:
+        abort(404)
+    return place
+
+
+def _response_days() -> int:
+    return int(g.tenant.setting("response_days", 21))
+
+
+@bp.route("/")
+@require(*STAFF)
+@tenant_required
+def home():
+    allowed = allowed_locations(current_user, g.tenant)
+    query = select(Location).order_by(Location.name)
+    if allowed is not None:
+        query = query.where(Location.id.in_(allowed or [uuid.uuid4()]))
+    places = list(db.session.scalars(query))
+    counts = dict(db.session.execute(
+        select(Application.location_id, func.count()).where(Application.status.in_(OPEN))
+        .group_by(Application.location_id)).all())
+    overdue_before = utcnow() - timedelta(days=_response_days())
+    overdue = dict(db.session.execute(
+        select(Application.location_id, func.count()).where(
+            Application.status.in_((Status.SUBMITTED, Status.IN_REVIEW)), Application.submitted_at < overdue_before)
+        .group_by(Application.location_id)).all())
+    return render_template("provider/home.html", places=places, counts=counts, overdue=overdue)
+
+
+@bp.route("/<uuid:location_id>/")
+@require(*STAFF, location="location_id")
+@tenant_required
+def inbox(location_id: uuid.UUID):
+    place = _location(location_id)
+    groups = db.session.execute(
+        select(Application.start_month, Application.age_group, func.count())
+        .where(Application.location_id == place.id, Application.status.in_(ranking.WAITING))
+        .group_by(Application.start_month, Application.age_group)
+        .order_by(Application.start_month, Application.age_group)).all()
+    chosen_month, chosen_group = _chosen_group(groups)
+    ranked = ranking.waiting_list(db.session, place, chosen_month, chosen_group, today=today()) if chosen_month else []
+    status, day, text = request.args.get("status", ""), request.args.get("dag", ""), request.args.get("q", "")[:80]
+    if status in {s.value for s in ranking.WAITING}:
+        ranked = [r for r in ranked if r.application.status == status]
+    if day in {"1", "2", "3", "4", "5"}:
+        ranked = [r for r in ranked if r.application.snapshot.get("care_plan", {}).get(day, "none") != "none"]
+    if text:
+        needle = text.lower()
+        ranked = [r for r in ranked if needle in " ".join(
+            (r.application.snapshot["child"].get("first_name") or "", r.application.snapshot["child"].get("last_name") or "")).lower()]
+    offered = list(db.session.scalars(select(Application).where(
+        Application.location_id == place.id, Application.status == Status.OFFERED).order_by(Application.offer_deadline)))
+    vulnerable, placements = services.vulnerable_share(db.session, [place.id], year=today().year)
+    overdue_before = utcnow() - timedelta(days=_response_days())
+    return render_template("provider/inbox.html", place=place, groups=groups, month=chosen_month, group=chosen_group,
+                           ranked=ranked, offered=offered, vulnerable=vulnerable, placements=placements,
+                           overdue_before=overdue_before, filters={"status": status, "dag": day, "q": text})
+
+
+def _chosen_group(groups):
+    wanted_month, wanted_group = request.args.get("maand", ""), request.args.get("groep", "")
+    for month, group, _count in groups:
+        if month.strftime("%Y-%m") == wanted_month and group == wanted_group:
+            return month, group
+    return (groups[0][0], groups[0][1]) if groups else (None, None)
+
+
+def _application(place: Location, application_id: uuid.UUID) -> Application:
+    application = db.session.get(Application, application_id)
+    if application is None or application.location_id != place.id:
+        abort(404)
+    return application
+
+
+ACTIONS = {
+    "review": lambda s, t, a, f, now: services.mark_in_review(s, t, a, actor_id=current_user.id, now=now,
+                                                              version=f.version.data),
+    "waitlist": lambda s, t, a, f, now: services.waitlist(s, t, a, actor_id=current_user.id, now=now,
+                                                          version=f.version.data),
+    "cancel_offer": lambda s, t, a, f, now: services.cancel_offer(s, t, a, actor_id=current_user.id, now=now,
+                                                                  version=f.version.data),
+    "phone_accept": lambda s, t, a, f, now: services.record_phone_acceptance(
+        s, t, a, actor_id=current_user.id, now=now, today=today(), version=f.version.data),
+}
+
+
+@bp.route("/<uuid:location_id>/aanvragen/<uuid:application_id>", methods=["GET", "POST"])
+@require(*STAFF, location="location_id")
+@tenant_required
+def application(location_id: uuid.UUID, application_id: uuid.UUID):
+    place = _location(location_id)
+    app_row = _application(place, application_id)
+    # One page, several small forms; each names its own fields, so whichever was posted validates.
+    offer_form, reject_form = forms.OfferForm(), forms.RejectForm()
+    action_form, text_form = forms.ActionForm(), forms.TextForm()
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        try:
+            if action == "offer" and offer_form.validate_on_submit():
+                services.offer(db.session, g.tenant, app_row, month=offer_form.month.data,
+                               deadline=offer_form.deadline.data, actor_id=current_user.id, now=utcnow(),
+                               today=today(), version=offer_form.version.data)
+            elif action == "reject" and reject_form.validate_on_submit():
+                services.reject(db.session, g.tenant, app_row, reason=reject_form.reason.data,
+                                text=reject_form.text.data, actor_id=current_user.id, now=utcnow(),
+                                version=reject_form.version.data)
+            elif action in ACTIONS and action_form.validate_on_submit():
+                ACTIONS[action](db.session, g.tenant, app_row, action_form, utcnow())
+            elif action in ("note", "message") and text_form.validate_on_submit():
+                handler = services.note if action == "note" else services.message
+                handler(db.session, g.tenant, app_row, text=text_form.text.data, actor_id=current_user.id,
+                        now=utcnow())
+            else:
+                raise services.ActionError(_("Controleer wat u invulde."))
+            db.session.commit()
+        except services.ActionError as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+            return _application_page(place, application_id, 409 if "gewijzigd" in str(error.message) else 422)
+        except StaleDataError:
+            db.session.rollback()
+            flash(_("Iemand anders heeft deze aanvraag intussen gewijzigd. Bekijk de nieuwe toestand en probeer "
+                    "opnieuw."), "error")
+            return _application_page(place, application_id, 409)
+        flash(_("Bewaard."), "success")
+        return redirect(url_for("provider.application", location_id=place.id, application_id=application_id))
+    return _application_page(place, application_id, 200)
+
+
+def _application_page(place, application_id, status):
+    app_row = _application(place, application_id)
+    ranked = ranking.waiting_list(db.session, place, app_row.start_month, app_row.age_group, today=today())
+    mine = next((r for r in ranked if r.application.id == app_row.id), None)
+    held = services.held_places(db.session, place)
+    return render_template(
+        "provider/application.html", place=place, application=app_row, ranked=mine, free={
+            (a.month, a.age_group): a.free_places for a in place.availability}, held=held,
+        reject_form=forms.RejectForm(formdata=None), default_deadline=today() + timedelta(
+            days=int(g.tenant.setting("offer_days", services.DEFAULT_OFFER_DAYS))),
+        overdue=app_row.status in (Status.SUBMITTED, Status.IN_REVIEW)
+        and app_row.submitted_at < utcnow() - timedelta(days=_response_days())), status
+
+
+@bp.route("/<uuid:location_id>/vrije-plaatsen", methods=["GET", "POST"])
+@require(*STAFF, location="location_id")
+@tenant_required
+def free_places(location_id: uuid.UUID):
+    place = _location(location_id)
+    first = month_start(today())
+    months = [add_months(first, i) for i in range(18)]
+    groups = ["school"] if place.kind == "out_of_school" else ["baby", "toddler"]
+    held = services.held_places(db.session, place)
+    problems = []
+    if request.method == "POST":
+        from ..accounts.forms import ConfirmForm
+
+        if not ConfirmForm().validate_on_submit():
+            abort(400)
+        totals = {}
+        for month in months:
+            for group in groups:
+                raw = request.form.get(f"{month:%Y-%m}-{group}", "").strip() or "0"
+                if not raw.isdigit():
+                    problems.append(_("%(month)s: vul een geheel getal in.", month=f"{month:%m/%Y}"))
+                    continue
+                totals[(month, group)] = int(raw)
+        if not problems:
+            try:
+                changed = services.set_free_places(db.session, place, totals)
+                db.session.commit()
+            except services.ActionError as error:
+                db.session.rollback()
+                problems.append(str(error.message))
+            else:
+                flash(_("%(count)s vak(ken) aangepast. Het zoekresultaat volgt meteen.", count=changed), "success")
+                return redirect(url_for("provider.free_places", location_id=place.id))
+    free = {(a.month, a.age_group): a.free_places for a in place.availability}
+    return render_template("provider/free_places.html", place=place, months=months, groups=groups, free=free,
+                           held=held, problems=problems), 422 if problems else 200
+
+
+@bp.route("/<uuid:location_id>/profiel", methods=["GET", "POST"])
+@require(*STAFF, location="location_id")
+@tenant_required
+def profile(location_id: uuid.UUID):
+    place = _location(location_id)
+    form = forms.ProfileForm()
+    if request.method == "GET":
+        form.process(data={
+            "description_nl": place.description.get("nl", ""), "description_fr": place.description.get("fr", ""),
+            "description_en": place.description.get("en", ""), "opens_at": place.opens_at.strftime("%H:%M"),
+            "closes_at": place.closes_at.strftime("%H:%M"), "languages": ", ".join(place.languages),
+            "closures": "\n".join(f"{c['from']} {c['to']} {c.get('reason', '')}".strip() for c in place.closures),
+            "tariff": place.tariff, "day_price": place.day_price, "licensed_places": place.licensed_places,
+            "phone": place.phone or "", "email": place.email or "", "website": place.website or "",
+            "accepts_online": place.accepts_online})
+    elif form.validate_on_submit():
+        changes = _profile_changes(form)
+        if not form.errors:
+            for key, value in changes.items():
+                setattr(place, key, value)
+            db.session.commit()
+            flash(_("Het profiel is bewaard en staat meteen in het zoekresultaat."), "success")
+            return redirect(url_for("provider.profile", location_id=place.id))
+    return render_template("provider/profile.html", place=place, form=form), 422 if form.errors else 200
+
+
+def _profile_changes(form) -> dict:
+    changes = {"description": {k: v for k, v in (("nl", form.description_nl.data), ("fr", form.description_fr.data),
+                                                  ("en", form.description_en.data)) if (v or "").strip()},
+               "tariff": form.tariff.data, "licensed_places": form.licensed_places.data,
+               "phone": form.phone.data.strip() or None, "email": form.email.data.strip() or None,
+               "website": form.website.data.strip() or None, "accepts_online": form.accepts_online.data}
+    for name in ("opens_at", "closes_at"):
+        try:
+            changes[name] = time.fromisoformat(getattr(form, name).data.strip())
+        except ValueError:
+            getattr(form, name).errors.append(_("Gebruik een uur als 07:30."))
+    if "opens_at" in changes and "closes_at" in changes and changes["opens_at"] >= changes["closes_at"]:
+        form.closes_at.errors.append(_("Het sluitingsuur ligt na het openingsuur."))
+    languages = [c.strip().lower() for c in (form.languages.data or "").split(",") if c.strip()]
+    if not languages or any(not re.fullmatch(r"[a-z]{2}", c) for c in languages):
+        form.languages.errors.append(_("Geef taalcodes van twee letters, bv. nl, fr."))
+    changes["languages"] = languages
+    closures = []
+    for line in (form.closures.data or "").splitlines():
+        parts = line.split(maxsplit=2)
+        if not parts:
+            continue
+        try:
+            start, end = date.fromisoformat(parts[0]), date.fromisoformat(parts[1])
+            if end < start:
+                raise ValueError
+        except (ValueError, IndexError):
+            form.closures.errors.append(_("Schrijf elke periode als: 2026-07-20 2026-08-07 reden."))
+            break
+        closures.append({"from": start.isoformat(), "to": end.isoformat(), "reason": parts[2] if len(parts) > 2 else ""})
+    changes["closures"] = closures
+    if form.tariff.data == "free" and form.day_price.data is None:
+        form.day_price.errors.append(_("Geef de dagprijs bij een vrije prijs."))
+    changes["day_price"] = Decimal(form.day_price.data) if form.tariff.data == "free" and form.day_price.data else None
+    return changes
+
+
+@bp.route("/<uuid:location_id>/export.<any(csv, xlsx):fmt>")
+@require(*STAFF, location="location_id")
+@tenant_required
+def export(location_id: uuid.UUID, fmt: str):
+    place = _location(location_id)
+    groups = db.session.execute(
+        select(Application.start_month, Application.age_group).distinct()
+        .where(Application.location_id == place.id, Application.status.in_(ranking.WAITING))
+        .order_by(Application.start_month, Application.age_group)).all()
+    ranked = [r for month, group in groups for r in ranking.waiting_list(db.session, place, month, group, today=today())]
+    rows = services.export_rows(ranked, explain=lambda r: ", ".join(str(ranking.CRITERIA.get(c, c)) for c in r.met))
+    name = f"wachtlijst-{re.sub(r'[^a-z0-9]+', '-', place.name.lower()).strip('-')}-{today():%Y%m%d}"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";")  # what Excel in a Belgian locale opens directly
+        writer.writerow(services.EXPORT_COLUMNS)
+        writer.writerows(rows)
+        response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv")
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.title = "Wachtlijst"
+        sheet.append(list(services.EXPORT_COLUMNS))
+        for row in rows:
+            sheet.append(row)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        response = Response(buffer.getvalue(),
+                            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
