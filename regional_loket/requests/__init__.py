@@ -8,7 +8,7 @@ __all__ = ["Application", "ApplicationEvent", "CareRequest", "Choice", "RequestS
 
 
 def init_app(app: Flask) -> None:
-    from . import views
+    from . import demo, views  # noqa: F401 — demo registers its loader
     from .labels import reject_reason_label
 
     app.register_blueprint(views.bp)
