@@ -37,7 +37,9 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import accounts, tenancy, web
+    from . import accounts, jobs, tenancy, web
+
+    jobs.init_app(app)  # first: domains register their periodic jobs with it
 
     babel.init_app(
         app,
@@ -61,9 +63,8 @@ def create_app(config: dict | None = None) -> Flask:
     from . import demo, i18n
 
     demo.init_app(app)
-    from . import jobs, notifications
+    from . import notifications
 
-    jobs.init_app(app)
     notifications.init_app(app)
     i18n.init_app(app)
     return app

@@ -374,3 +374,18 @@ def test_two_staff_offering_the_last_place_at_once_one_wins(committed):
             sa.text(f"shared.guardians.email LIKE '{pattern}'"))))
         db.session.execute(sa.delete(accounts.User).where(accounts.User.email.like(pattern)))
         db.session.commit()
+
+
+def test_offers_past_their_deadline_expire_and_free_their_place(app, world):  # noqa: F811
+    from regional_loket.provider.jobs import expire_offers_now
+
+    care = _submit(world, "h1")
+    tenant, application = _application(world, care.choices[0])
+    provider.offer(db.session, tenant, application, deadline=TODAY, actor_id=None, now=utcnow(), today=TODAY)
+    db.session.flush()
+    assert expire_offers_now(app, "herent", today=TODAY) == 0  # the deadline day itself still counts
+    assert expire_offers_now(app, "herent", today=TODAY + timedelta(days=1)) == 1
+    db.session.expire_all()
+    with tenant_scope(db.session, world["tenants"]["herent"]):
+        assert db.session.scalar(sa.select(Application.status)) == "expired"
+        assert db.session.scalar(sa.select(Availability.free_places)) == 1

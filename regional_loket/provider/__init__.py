@@ -8,6 +8,9 @@ __all__ = ["PriorityPolicy", "init_app"]
 
 
 def init_app(app: Flask) -> None:
+    from .. import jobs
     from . import views
+    from .jobs import expire_offers_everywhere
 
     app.register_blueprint(views.bp)
+    jobs.register_periodic(app, expire_offers_everywhere)
