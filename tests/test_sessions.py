@@ -224,3 +224,26 @@ def test_handover_next_is_kept_on_the_target_host(client, make_tenant, make_user
     login(client, make_user())
     parts = urlsplit(_handover_url(client, herent))
     assert parse_qs(parts.query)["next"] == ["/account"]
+
+
+def test_expired_sessions_and_old_tokens_are_purged(app, make_user):
+    from datetime import timedelta
+
+    from regional_loket import jobs
+    from regional_loket.accounts.jobs import purge_sessions_and_tokens
+    from regional_loket.accounts.models import UsedToken
+    from regional_loket.database import utcnow
+
+    user = make_user()
+    client = app.test_client()
+    login(client, user)
+    db.session.execute(sa.update(ServerSession).values(expires_at=utcnow() - timedelta(minutes=1)))
+    db.session.add(UsedToken(jti="old", purpose="reset", used_at=utcnow() - timedelta(days=30)))
+    db.session.add(UsedToken(jti="new", purpose="reset", used_at=utcnow()))
+    db.session.flush()
+    jobs.set_job_app(app)
+    try:
+        assert purge_sessions_and_tokens() == (1, 1)
+    finally:
+        jobs.set_job_app(None)
+    assert db.session.scalars(sa.select(UsedToken.jti)).all() == ["new"]

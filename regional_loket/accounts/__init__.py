@@ -31,6 +31,11 @@ def init_app(app: Flask) -> None:
     _rate_limits(app)
     app.cli.add_command(cli.accounts)
 
+    from .. import jobs as job_plumbing
+    from .jobs import purge_sessions_and_tokens
+
+    job_plumbing.register_periodic(app, purge_sessions_and_tokens)
+
 
 # POSTs of these endpoints are rate limited per client address, with the configured limits.
 RATE_LIMITED = {
