@@ -448,3 +448,13 @@ def test_second_guardian_invitation(app, world, make_user):
     stranger = app.test_client()
     login(stranger, make_user("parent"))
     assert stranger.get(f"/gezin/uitnodiging/{guardian.id}", base_url=host_url()).status_code == 404
+
+
+def test_an_empty_care_plan_is_explained_on_the_form(app, world):
+    client = app.test_client()
+    login(client, world["parent"])
+    plan_url = client.post("/aanvragen/nieuw", data={"child": str(world["child"].id)},
+                           base_url=host_url()).headers["Location"]
+    page = client.post(plan_url, data={"start_date": START.isoformat(), "flexibility_weeks": "0", **{
+        f"day_{d}": "none" for d in range(1, 6)}}, base_url=host_url())
+    assert page.status_code == 422 and "Kies minstens één dag opvang" in page.get_data(as_text=True)

@@ -138,7 +138,7 @@ def find_duplicate(session: Session, child: Child, start_date: date, *, exclude:
 
 def draft(session: Session, family: Family, child: Child, *, actor_id: uuid.UUID) -> CareRequest:
     request = CareRequest(family_id=family.id, child_id=child.id, status=RequestStatus.DRAFT,
-                          care_plan={str(d): "none" for d in range(1, 6)}, created_by_user_id=actor_id)
+                          care_plan={str(d): "full" for d in range(1, 6)}, created_by_user_id=actor_id)
     session.add(request)
     session.flush()
     return request

@@ -78,8 +78,13 @@ def _locations(care: CareRequest) -> dict:
     return {row[0].location_id: {"location": row[0], "tenant_name": row[1], "tenant_slug": row[2]} for row in rows}
 
 
+# Problems about the care plan as a whole are shown with its first day.
+_FIELD_FOR = {"care_plan": "day_1"}
+
+
 def _error(form, error: services.RequestError | families.FamilyError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
+    name = _FIELD_FOR.get(error.field, error.field)
+    field = form._fields.get(name) if name else None
     if field is not None:
         field.errors = [*field.errors, str(error.message)]
     else:
