@@ -389,3 +389,34 @@ def test_offers_past_their_deadline_expire_and_free_their_place(app, world):  # 
     with tenant_scope(db.session, world["tenants"]["herent"]):
         assert db.session.scalar(sa.select(Application.status)) == "expired"
         assert db.session.scalar(sa.select(Availability.free_places)) == 1
+
+
+def test_provider_criteria_come_after_the_regions_and_are_explained(app, world, staffed):  # noqa: F811
+    herent, h1 = world["tenants"]["herent"], world["places"]["h1"]
+    first = _submit(world, "h1")  # needs care for work (the region's first criterion)
+    from regional_loket.families import services as families
+
+    world["family"].needs_care_for_work = False
+    world["child"] = families.add_child(db.session, world["family"], first_name="Tweede", last_name="Peeters",
+                                        birth_date=world["child"].birth_date, due_date=None, national_number=None,
+                                        pepper="p", today=TODAY)
+    second = _submit(world, "h1")  # submitted later, meets nothing of the region's
+    client = _client_on(app, staffed["h1_staff"], herent)
+    profile = {"description_nl": "", "description_fr": "", "description_en": "", "opens_at": "07:00",
+               "closes_at": "18:00", "closures": "", "languages": "nl", "tariff": "income", "day_price": "",
+               "licensed_places": "18", "phone": "", "email": "", "website": "", "accepts_online": "y",
+               "extra_criteria": "Kind van een personeelslid"}
+    assert client.post(f"/opvang/{h1.id}/profiel", data=profile, base_url=host_url(herent)).status_code == 302
+    path = f"/opvang/{h1.id}/aanvragen/{second.choices[0].application_id}"
+    version = _application(world, second.choices[0])[1].version
+    marked = client.post(path, data={"action": "flags", "version": version, "flag": "kind-van-een-personeelslid"},
+                         base_url=host_url(herent))
+    assert marked.status_code == 302
+    inbox = client.get(f"/opvang/{h1.id}/", base_url=host_url(herent)).get_data(as_text=True)
+    # Still second: the region's criteria come before the provider's own.
+    assert inbox.index("Lien Peeters") < inbox.index("Tweede Peeters")
+    assert "Plaats 2. Voldoet aan: Kind van een personeelslid." in inbox
+    family = app.test_client()
+    login(family, world["parent"])
+    page = family.get(f"/aanvragen/{first.id}", base_url=host_url()).get_data(as_text=True)
+    assert "Plaats 1. Voldoet aan: opvang nodig voor werk" in page

@@ -57,3 +57,7 @@ class ProfileForm(FlaskForm):
     email = StringField(_l("E-mailadres"), validators=[Length(max=254)])
     website = StringField(_l("Website"), validators=[Length(max=300)])
     accepts_online = BooleanField(_l("Aanvaardt online aanvragen"))
+    extra_criteria = TextAreaField(
+        _l("Eigen voorrangscriteria, na die van de regio (één per regel, hoogstens 5)"),
+        description=_l("Bijvoorbeeld: kind van een personeelslid. U duidt ze per aanvraag aan."),
+        validators=[Length(max=600, message=_l("Hoogstens 600 tekens."))])

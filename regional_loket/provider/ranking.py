@@ -98,13 +98,13 @@ def waiting_list(session: Session, location, start_month: date, age_group: str, 
     return rank(applications, criteria, labels)
 
 
-def position(session: Session, application: Application, *, today: date | None = None) -> int:
-    """Where this application stands in its list (1 = first)."""
+def explain(session: Session, application: Application, *, today: date | None = None) -> Ranked | None:
+    """This application's place in its list and why (bound tenant); None when not waiting."""
     from ..catalog.models import Location
 
     location = session.get(Location, application.location_id)
     for ranked in waiting_list(session, location, application.start_month, application.age_group,
                                today=today or date.today()):
         if ranked.application.id == application.id:
-            return ranked.position
-    return 0
+            return ranked
+    return None

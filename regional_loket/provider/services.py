@@ -8,6 +8,7 @@ the second waits for the first and then finds none left.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime, timedelta
 
@@ -144,6 +145,22 @@ def record_phone_acceptance(session, tenant, application, *, actor_id, now, toda
     except requests.RequestError as error:
         raise ActionError(error.message) from error
     return loaded
+
+
+def criterion_code(label: str) -> str:
+    """'Kind van een personeelslid' → 'kind-van-een-personeelslid' (stable as long as the label)."""
+    from ..catalog.mirror import fold
+
+    return re.sub(r"[^a-z0-9]+", "-", fold(label)).strip("-")[:60] or "criterium"
+
+
+def set_flags(session, tenant, application, flags: dict, *, actor_id, now, version=None):
+    """Mark which of the location's own criteria this application meets."""
+    _loaded(session, tenant, application, version=version)
+    with tenant_scope(session, tenant):
+        application.flags = {code: bool(value) for code, value in flags.items()}
+        requests._event(application, EventKind.NOTE, actor_id=actor_id, actor_role="provider", now=now,
+                        text=None, detail={"flags": application.flags})
 
 
 def note(session, tenant, application, *, text: str, actor_id, now):

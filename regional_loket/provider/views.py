@@ -154,6 +154,10 @@ def application(location_id: uuid.UUID, application_id: uuid.UUID):
                                 version=reject_form.version.data)
             elif action in ACTIONS and action_form.validate_on_submit():
                 ACTIONS[action](db.session, g.tenant, app_row, action_form, utcnow())
+            elif action == "flags" and action_form.validate_on_submit():
+                codes = {c["code"] for c in place.extra_criteria or []}
+                services.set_flags(db.session, g.tenant, app_row, {c: c in request.form.getlist("flag") for c in codes},
+                                   actor_id=current_user.id, now=utcnow(), version=action_form.version.data)
             elif action in ("note", "message") and text_form.validate_on_submit():
                 handler = services.note if action == "note" else services.message
                 handler(db.session, g.tenant, app_row, text=text_form.text.data, actor_id=current_user.id,
@@ -241,7 +245,8 @@ def profile(location_id: uuid.UUID):
             "closures": "\n".join(f"{c['from']} {c['to']} {c.get('reason', '')}".strip() for c in place.closures),
             "tariff": place.tariff, "day_price": place.day_price, "licensed_places": place.licensed_places,
             "phone": place.phone or "", "email": place.email or "", "website": place.website or "",
-            "accepts_online": place.accepts_online})
+            "accepts_online": place.accepts_online,
+            "extra_criteria": "\n".join(c["label"] for c in place.extra_criteria or [])})
     elif form.validate_on_submit():
         changes = _profile_changes(form)
         if not form.errors:
@@ -284,6 +289,10 @@ def _profile_changes(form) -> dict:
             break
         closures.append({"from": start.isoformat(), "to": end.isoformat(), "reason": parts[2] if len(parts) > 2 else ""})
     changes["closures"] = closures
+    labels = [line.strip() for line in (form.extra_criteria.data or "").splitlines() if line.strip()]
+    if len(labels) > 5 or any(len(label) > 100 for label in labels):
+        form.extra_criteria.errors.append(_("Hoogstens 5 criteria van elk hoogstens 100 tekens."))
+    changes["extra_criteria"] = [{"code": services.criterion_code(label), "label": label} for label in labels]
     if form.tariff.data == "free" and form.day_price.data is None:
         form.day_price.errors.append(_("Geef de dagprijs bij een vrije prijs."))
     changes["day_price"] = Decimal(form.day_price.data) if form.tariff.data == "free" and form.day_price.data else None

@@ -427,15 +427,17 @@ def message(session: Session, choice: Choice, text: str, *, actor_id, now: datet
                now=now)
 
 
-def queue_positions(session: Session, request: CareRequest) -> dict[uuid.UUID, int]:
-    """Where each open application stands in its location's list for the same start month and
-    age group (1 = first), by the location's ranking."""
-    from ..provider.ranking import position
+def queue_positions(session: Session, request: CareRequest) -> dict[uuid.UUID, tuple[int, str]]:
+    """Where each waiting application stands in its location's list for the same start month
+    and age group (1 = first), with the explanation staff see too."""
+    from ..provider.ranking import explain
 
     positions = {}
     for choice in request.choices:
         if choice.application_id and choice.status in (Status.SUBMITTED, Status.IN_REVIEW, Status.WAITLISTED):
             loaded = load_application(session, choice)
             with tenant_scope(session, loaded.tenant):
-                positions[choice.id] = position(session, loaded.application)
+                ranked = explain(session, loaded.application)
+            if ranked is not None:
+                positions[choice.id] = (ranked.position, ranked.explanation)
     return positions
