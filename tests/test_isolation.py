@@ -97,3 +97,43 @@ def test_region_host_is_bound_to_no_tenant(client, two_tenants):
     # The placeholder schema does not exist: a tenant query on the regional host fails closed.
     with pytest.raises(sa.exc.ProgrammingError, match='"tenant'):
         client.get(PROBE, base_url=host_url())
+
+
+def test_every_tenant_table_keeps_its_rows_to_its_tenant(app, make_tenant, make_location, make_user):
+    """Rows of every tenant table written for Herent are invisible to Leuven, and vice versa."""
+    from datetime import date
+
+    from regional_loket.database import utcnow
+    from regional_loket.extensions import db as database
+    from regional_loket.families import services as families
+    from regional_loket.requests import services as requests
+    from regional_loket.tenancy.services import tenant_tables
+
+    herent, leuven = make_tenant("herent"), make_tenant("leuven")
+    herent_place = make_location(herent, "Alleen Herent", free={(date.today().replace(day=1), "baby"): 1})
+    make_location(leuven, "Alleen Leuven", postcode="3000", locality="Leuven")
+    parent = make_user("parent")
+    family = families.ensure_family(database.session, parent, language="nl")
+    family.postcode = "3020"
+    child = families.add_child(database.session, family, first_name="Iso", last_name="Latie",
+                               birth_date=date.today().replace(day=1, year=date.today().year - 1), due_date=None,
+                               national_number=None, pepper="p", today=date.today())
+    care = requests.draft(database.session, family, child, actor_id=None)
+    requests.set_plan(care, child, start_date=date.today().replace(day=28), flexibility_weeks=0,
+                      care_plan={"1": "full"}, keep_higher_choices=False, today=date.today())
+    requests.add_choice(database.session, care, child, herent_place.id)
+    requests.submit(database.session, care, family, child, actor_id=None, now=utcnow(), today=date.today())
+    _audit(herent, "herent-only")
+    models = {table.name: table for table in tenant_tables()}
+    assert {"audit_log", "locations", "availability", "applications", "application_events"} <= set(models)
+    for mine, other in ((herent, leuven), (leuven, herent)):
+        with tenant_scope(database.session, other):
+            other_ids = set()
+            for table in models.values():
+                other_ids |= {row.id for row in database.session.execute(sa.select(table.c.id))}
+        with tenant_scope(database.session, mine):
+            for name, table in models.items():
+                ids = {row.id for row in database.session.execute(sa.select(table.c.id))}
+                assert not ids & other_ids, name
+    with tenant_scope(database.session, leuven):
+        assert database.session.execute(sa.select(models["applications"].c.id)).all() == []
