@@ -20,13 +20,9 @@ from sqlalchemy.orm import Session
 from ..database import utcnow
 from ..tenancy.binding import tenant_scope
 from ..tenancy.models import SCHEMA_PREFIX, Tenant
-from .models import Availability, CatalogAvailability, CatalogLocation, Location
+from .models import MIRRORED, Availability, CatalogAvailability, CatalogLocation, Location
 
-_MIRRORED = (
-    "name", "organiser", "kind", "street", "number", "postcode", "locality", "lat", "lon",
-    "licensed_places", "min_age_months", "max_age_months", "opening_days", "opens_at", "closes_at",
-    "languages", "tariff", "day_price", "special_care", "accepts_online", "active", "description",
-)
+_MIRRORED = MIRRORED
 
 
 def fold(text: str) -> str:

@@ -54,15 +54,9 @@ class Tariff(enum.StrEnum):
 AGE_GROUP_MONTHS = {AgeGroup.BABY: (0, 17), AgeGroup.TODDLER: (18, 35), AgeGroup.SCHOOL: (30, 155)}
 
 
-class Location(UUIDKey, Timestamps, db.Model):
-    __tablename__ = "locations"
-    __table_args__ = (
-        CheckConstraint("kind IN ('group', 'family', 'out_of_school')", name="kind"),
-        CheckConstraint("tariff IN ('income', 'free')", name="tariff"),
-        CheckConstraint("min_age_months >= 0 AND max_age_months >= min_age_months", name="ages"),
-        CheckConstraint("licensed_places >= 0", name="places"),
-        {"schema": TENANT_PLACEHOLDER},
-    )
+class LocationFacts:
+    """What a family can search on: the columns a location and its catalog row share (the
+    catalog mirrors exactly these, see mirror.py)."""
 
     name: Mapped[str] = mapped_column(String(160))
     organiser: Mapped[str] = mapped_column(String(160))
@@ -80,19 +74,33 @@ class Location(UUIDKey, Timestamps, db.Model):
     opening_days: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger), default=lambda: [1, 2, 3, 4, 5])
     opens_at: Mapped[time] = mapped_column(Time)
     closes_at: Mapped[time] = mapped_column(Time)
-    # [{"from": "2026-07-20", "to": "2026-08-07", "reason": "zomersluiting"}, …]
-    closures: Mapped[list[dict]] = mapped_column(JSONB, default=list)
     languages: Mapped[list[str]] = mapped_column(ARRAY(String(2)), default=lambda: ["nl"])
     tariff: Mapped[str] = mapped_column(String(8))
     day_price: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
     special_care: Mapped[bool] = mapped_column(Boolean, default=False)
     # {"nl": "…", "fr": "…", "en": "…"}
     description: Mapped[dict] = mapped_column(JSONB, default=dict)
+    accepts_online: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+MIRRORED = tuple(name for name in LocationFacts.__annotations__)
+
+
+class Location(LocationFacts, UUIDKey, Timestamps, db.Model):
+    __tablename__ = "locations"
+    __table_args__ = (
+        CheckConstraint("kind IN ('group', 'family', 'out_of_school')", name="kind"),
+        CheckConstraint("tariff IN ('income', 'free')", name="tariff"),
+        CheckConstraint("min_age_months >= 0 AND max_age_months >= min_age_months", name="ages"),
+        CheckConstraint("licensed_places >= 0", name="places"),
+        {"schema": TENANT_PLACEHOLDER},
+    )
+
+    closures: Mapped[list[dict]] = mapped_column(JSONB, default=list)
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(254))
     website: Mapped[str | None] = mapped_column(String(300))
-    accepts_online: Mapped[bool] = mapped_column(Boolean, default=True)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The provider's own priority criteria, after the region's: [{"code": "staff_child",
     # "label": "kind van een personeelslid"}]. Staff mark them per application (its flags).
     extra_criteria: Mapped[list[dict]] = mapped_column(JSONB, default=list)
@@ -126,7 +134,7 @@ class Availability(UUIDKey, db.Model):
 # --- the regional catalog (denormalised, written in the same transaction) -------------------
 
 
-class CatalogLocation(db.Model):
+class CatalogLocation(LocationFacts, db.Model):
     __tablename__ = "catalog_locations"
     __table_args__ = (
         Index("ix_catalog_locations_search", "search_vector", postgresql_using="gin"),
@@ -137,28 +145,6 @@ class CatalogLocation(db.Model):
 
     location_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SHARED_SCHEMA}.tenants.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(160))
-    organiser: Mapped[str] = mapped_column(String(160))
-    kind: Mapped[str] = mapped_column(String(16))
-    street: Mapped[str] = mapped_column(String(160))
-    number: Mapped[str] = mapped_column(String(20))
-    postcode: Mapped[str] = mapped_column(String(4))
-    locality: Mapped[str] = mapped_column(String(80))
-    lat: Mapped[float] = mapped_column(Float)
-    lon: Mapped[float] = mapped_column(Float)
-    licensed_places: Mapped[int] = mapped_column(Integer)
-    min_age_months: Mapped[int] = mapped_column(SmallInteger)
-    max_age_months: Mapped[int] = mapped_column(SmallInteger)
-    opening_days: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger))
-    opens_at: Mapped[time] = mapped_column(Time)
-    closes_at: Mapped[time] = mapped_column(Time)
-    languages: Mapped[list[str]] = mapped_column(ARRAY(String(2)))
-    tariff: Mapped[str] = mapped_column(String(8))
-    day_price: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
-    special_care: Mapped[bool] = mapped_column(Boolean)
-    accepts_online: Mapped[bool] = mapped_column(Boolean)
-    active: Mapped[bool] = mapped_column(Boolean)
-    description: Mapped[dict] = mapped_column(JSONB)
     # Accents folded in Python (the embedded server has no unaccent): names, organiser,
     # locality, descriptions.
     search_text: Mapped[str] = mapped_column(Text)
