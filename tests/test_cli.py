@@ -168,3 +168,33 @@ def test_sync_refuses_bad_definitions_and_writes_nothing(runner, definitions, co
 def test_sync_without_a_directory(runner, tmp_path):
     result = runner.invoke(args=["tenants", "sync", "--dir", str(tmp_path / "nope")])
     assert result.exit_code != 0
+
+
+def test_sync_takes_the_logo_and_the_portal_shows_it(runner, client, definitions):
+    from .conftest import host_url
+
+    (definitions / "logos").mkdir()
+    (definitions / "logos" / "herent.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    text = (definitions / "herent.toml").read_text().replace('colour = "#1f5c99"', 'colour = "#1f5c99"\nlogo = "logos/herent.svg"')
+    (definitions / "herent.toml").write_text(text)
+    assert runner.invoke(args=["tenants", "sync", "--dir", str(definitions)]).exit_code == 0
+    original = client.application.config["TENANTS_DIR"]
+    client.application.config["TENANTS_DIR"] = str(definitions)
+    try:
+        herent = services.get_tenant(db.session, "herent")
+        page = client.get("/", base_url=host_url(herent)).get_data(as_text=True)
+        assert '<img class="rl-brand__logo" src="/logo" alt="">' in page
+        with client.get("/logo", base_url=host_url(herent)) as logo:
+            assert logo.status_code == 200 and logo.mimetype == "image/svg+xml"
+        leuven = services.get_tenant(db.session, "leuven")
+        assert client.get("/logo", base_url=host_url(leuven)).status_code == 404
+        assert client.get("/logo", base_url=host_url()).status_code == 404
+    finally:
+        client.application.config["TENANTS_DIR"] = original
+
+
+def test_a_logo_outside_the_definitions_is_refused(runner, definitions):
+    text = (definitions / "herent.toml").read_text().replace('colour = "#1f5c99"', 'colour = "#1f5c99"\nlogo = "../../etc/passwd"')
+    (definitions / "herent.toml").write_text(text)
+    result = runner.invoke(args=["tenants", "sync", "--dir", str(definitions)])
+    assert result.exit_code == 1 and "is not an .svg or .png file" in result.output

@@ -193,7 +193,8 @@ def parse(args, *, session: Session, today: date, default_municipalities: tuple[
     price = args.get("maxprijs", "").strip()
     if price:
         try:
-            amount = Decimal(price.replace(",", "."))
+            # In cents: the database's numeric cannot hold an exponent like 1e-999999.
+            amount = Decimal(price.replace(",", ".")).quantize(Decimal("0.01"))
             if not Decimal(0) < amount <= Decimal(200):
                 raise InvalidOperation
             values["max_price"] = amount
@@ -218,7 +219,8 @@ def parse(args, *, session: Session, today: date, default_municipalities: tuple[
     values["sort"] = sort if sort in SORTS else ("distance" if "lat" in values else "relevance" if q else "name")
 
     page = args.get("pagina", "1").strip() or "1"
-    if not page.isdigit() or not 1 <= int(page) <= 10_000:
+    # Not str.isdigit: it accepts "²", which int() refuses; and int() refuses over 4300 digits.
+    if not re.fullmatch(r"[0-9]{1,5}", page) or not 1 <= int(page) <= 10_000:
         problems["pagina"] = _l("Die pagina bestaat niet; we tonen de eerste.")
         page = "1"
     values["page"] = int(page)

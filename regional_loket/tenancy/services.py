@@ -167,12 +167,28 @@ class Definition:
     domains: list[str]
     postcodes: list[dict]
     streets: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    logo: str | None = None  # a file in the definitions folder, e.g. "logos/herent.svg"
 
 
 @dataclass
 class RegionDefinition:
     region: dict
     municipalities: list[Definition]
+
+
+LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png"}
+
+
+def _logo_path(directory: Path, relative: str) -> Path | None:
+    """The logo file, if ``relative`` names an SVG or PNG inside the definitions folder."""
+    path = (Path(directory) / relative).resolve()
+    if path.suffix.lower() in LOGO_TYPES and path.is_file() and Path(directory).resolve() in path.parents:
+        return path
+    return None
+
+
+def logo_file(directory: str | Path, tenant: Tenant) -> Path | None:
+    return _logo_path(Path(directory), tenant.logo) if tenant.logo else None
 
 
 def load_definitions(directory: str | Path) -> RegionDefinition:
@@ -196,6 +212,7 @@ def load_definitions(directory: str | Path) -> RegionDefinition:
                 name=data["name"],
                 nis_code=str(data["nis_code"]),
                 colour=data.get("colour"),
+                logo=data.get("logo"),
                 desk=dict(data.get("desk", {})),
                 settings=dict(data.get("settings", {})),
                 domains=list(data.get("extra_domains", [])),
@@ -206,6 +223,8 @@ def load_definitions(directory: str | Path) -> RegionDefinition:
             )
         except (KeyError, TypeError) as exc:
             raise TenantError(f"{path.name}: missing or malformed field {exc}") from exc
+        if definition.logo is not None and not _logo_path(directory, definition.logo):
+            raise TenantError(f"{path.name}: logo {definition.logo!r} is not an .svg or .png file in {directory}")
         if definition.slug != path.stem:
             raise TenantError(f"{path.name}: slug {definition.slug!r} does not match the file name")
         validate_slug(definition.slug)
@@ -242,12 +261,13 @@ def sync_definitions(session: Session, definitions: RegionDefinition) -> SyncRep
                 session, slug=d.slug, name=d.name, nis_code=d.nis_code, colour=d.colour,
                 desk=d.desk, settings=d.settings, domains=d.domains,
             )
+            tenant.logo = d.logo
             changed, created = _sync_postcodes(session, tenant, d.postcodes), True
         else:
             created = False
             changed = False
             for attr, value in (("name", d.name), ("nis_code", d.nis_code), ("desk", d.desk),
-                                ("settings", d.settings)) + ((("colour", d.colour),) if d.colour else ()):
+                                ("settings", d.settings), ("logo", d.logo)) + ((("colour", d.colour),) if d.colour else ()):
                 if getattr(tenant, attr) != value:
                     setattr(tenant, attr, value)
                     changed = True

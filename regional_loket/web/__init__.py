@@ -239,6 +239,18 @@ def vendor_asset(name: str):
     return send_file(path, max_age=7 * 24 * 3600, conditional=True)
 
 
+@bp.route("/logo")
+@public
+def logo():
+    """The municipality's logo, from its definition (tenants/); 404 on the region or without one."""
+    tenant = g.tenant
+    path = tenancy_services.logo_file(current_app.config["TENANTS_DIR"], tenant) if tenant is not None else None
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype=tenancy_services.LOGO_TYPES[path.suffix.lower()], max_age=3600,
+                     conditional=True)
+
+
 @bp.route("/branding.css")
 @public
 def branding():
