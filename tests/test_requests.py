@@ -458,3 +458,56 @@ def test_an_empty_care_plan_is_explained_on_the_form(app, world):
     page = client.post(plan_url, data={"start_date": START.isoformat(), "flexibility_weeks": "0", **{
         f"day_{d}": "none" for d in range(1, 6)}}, base_url=host_url())
     assert page.status_code == 422 and "Kies minstens één dag opvang" in page.get_data(as_text=True)
+
+
+# --- referrers ---------------------------------------------------------------------------------
+
+
+def test_a_referrer_files_a_request_for_a_family_with_its_consent(app, world, make_user):
+    from regional_loket.families.models import Consent, Family
+
+    referrer = make_user("referrer", organisation="OCMW Leuven")
+    client = app.test_client()
+    login(client, referrer)
+    refused = client.post("/toeleider/gezin", data={"organisation": "OCMW Leuven", "guardian_name": "Sara Diallo"},
+                          base_url=host_url())
+    assert refused.status_code == 422 and "toestemming" in refused.get_data(as_text=True)
+    filed = client.post("/toeleider/gezin", data={
+        "organisation": "OCMW Leuven", "guardian_name": "Sara Diallo", "guardian_email": "sara@example.be",
+        "language": "fr", "consent": "y", "consent_note": "Mondeling, op het OCMW"}, base_url=host_url())
+    assert filed.status_code == 302 and "/aanvragen/nieuw?gezin=" in filed.headers["Location"]
+    family_id = uuid.UUID(filed.headers["Location"].split("gezin=")[1])
+    started = client.post(f"/aanvragen/nieuw?gezin={family_id}", data={
+        "child": "new", "first_name": "Awa", "last_name": "Diallo", "birth_date": BORN.isoformat()},
+        base_url=host_url())
+    plan_url = started.headers["Location"]
+    request_id = plan_url.split("/")[2]
+    client.post(plan_url, data={"start_date": START.isoformat(), "flexibility_weeks": "0", "day_1": "full",
+                                "day_2": "full", "day_3": "none", "day_4": "none", "day_5": "none"}, base_url=host_url())
+    client.post("/aanvragen/kies", data={"locatie": str(world["places"]["l1"].id), "aanvraag": request_id},
+                base_url=host_url())
+    client.post(f"/aanvragen/{request_id}/gezin", data={"street": "Diestsestraat", "number": "9", "postcode": "3000",
+                                                       "locality": "Leuven", "consent": "y"}, base_url=host_url())
+    submitted = client.post(f"/aanvragen/{request_id}/nazicht", base_url=host_url())
+    assert submitted.status_code == 302
+    family = db.session.get(Family, family_id)
+    consents = db.session.scalars(sa.select(Consent).where(Consent.family_id == family_id)).all()
+    assert {c.purpose for c in consents} >= {"referrer_files"} and consents[0].given_by_user_id == referrer.id
+    care = db.session.get(CareRequest, uuid.UUID(request_id))
+    tenant, application = _application(world, care.choices[0])
+    with tenant_scope(db.session, tenant):
+        assert application.snapshot["referrer"] == "OCMW Leuven"
+        assert application.events[0].actor_role == "referrer"
+    assert family.guardians[0].email == "sara@example.be"
+    home = client.get("/toeleider/", base_url=host_url()).get_data(as_text=True)
+    assert "Sara Diallo" in home
+    # Another organisation's referrer, or a parent, cannot reach this family.
+    other = app.test_client()
+    login(other, make_user("referrer", organisation="Huis van het Kind Tienen"))
+    assert other.get(f"/aanvragen/{request_id}", base_url=host_url()).status_code == 404
+    assert other.get(f"/aanvragen/nieuw?gezin={family_id}", base_url=host_url()).status_code == 404
+    assert "Sara Diallo" not in other.get("/toeleider/", base_url=host_url()).get_data(as_text=True)
+    parent = app.test_client()
+    login(parent, world["parent"])
+    assert parent.get(f"/aanvragen/{request_id}", base_url=host_url()).status_code == 404
+    assert parent.get("/toeleider/", base_url=host_url()).status_code == 403

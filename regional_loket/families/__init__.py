@@ -8,6 +8,7 @@ __all__ = ["Child", "Consent", "Family", "Guardian", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    from . import views
+    from . import referrer, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(referrer.bp)

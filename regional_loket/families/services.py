@@ -139,3 +139,47 @@ def accept_invitation(session: Session, guardian: Guardian, user, *, now: dateti
     if guardian.user_id is not None or family_of(session, user.id) is not None:
         raise FamilyError(_l("Deze uitnodiging kan niet meer gebruikt worden."))
     guardian.user_id, guardian.accepted_at, guardian.name = user.id, now, user.name
+
+
+# --- referrers (toeleiders) -------------------------------------------------------------------
+
+
+def referrer_organisations(user) -> set[str]:
+    return {m.organisation for m in getattr(user, "memberships", []) if m.role == "referrer" and m.organisation}
+
+
+def may_act_for(user, family: Family) -> bool:
+    """A guardian of the family, or a referrer of the organisation that filed for it."""
+    return is_guardian(family, user.id) or (
+        family.referrer_organisation is not None and family.referrer_organisation in referrer_organisations(user))
+
+
+def families_filed_by(session: Session, user) -> list[Family]:
+    organisations = referrer_organisations(user)
+    if not organisations:
+        return []
+    return list(session.scalars(select(Family).where(Family.referrer_organisation.in_(organisations))
+                                .order_by(Family.created_at.desc())))
+
+
+def file_family(session: Session, referrer, *, organisation: str, guardian_name: str, guardian_email: str | None,
+                phone: str | None, language: str, now: datetime, consent_note: str | None) -> Family:
+    """A referrer opens a dossier for a family, with the family's consent on record."""
+    from ..accounts.services import normalise_email
+
+    if organisation not in referrer_organisations(referrer):
+        raise FamilyError(_l("U bent geen toeleider van deze organisatie."))
+    name = (guardian_name or "").strip()
+    if not name or len(name) > 120:
+        raise FamilyError(_l("Vul de naam van de ouder in (hoogstens 120 tekens)."), "guardian_name")
+    email = None
+    if guardian_email:
+        email = normalise_email(guardian_email)
+        if email is None:
+            raise FamilyError(_l("Dit is geen geldig e-mailadres, bv. naam@voorbeeld.be."), "guardian_email")
+    family = Family(language=language, referrer_organisation=organisation, phone=(phone or "").strip() or None,
+                    guardians=[Guardian(name=name, email=email or "", invited_at=now if email else None)])
+    record_consent(family, "referrer_files", user_id=referrer.id, now=now, note=consent_note)
+    session.add(family)
+    session.flush()
+    return family

@@ -19,6 +19,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from ..accounts import require
 from ..accounts.forms import ConfirmForm
@@ -35,6 +36,8 @@ from . import forms, services
 from .models import CareRequest, Choice, RequestStatus
 
 bp = Blueprint("requests", __name__, url_prefix="/aanvragen", template_folder="templates")
+# Guardians, and referrers acting for a family their organisation filed for.
+FAMILY_SIDE = (Role.PARENT, Role.REFERRER)
 
 
 @register_back_office
@@ -49,15 +52,29 @@ def today() -> date:
 
 
 def _family() -> Family:
+    """The family this page acts for: one a referrer filed (``?gezin=``), or the user's own."""
+    chosen = request.values.get("gezin")
+    if chosen:
+        try:
+            family = db.session.get(Family, uuid.UUID(chosen))
+        except ValueError:
+            abort(404)
+        if family is None or not families.may_act_for(current_user, family):
+            abort(404)
+        return family
     return families.ensure_family(db.session, current_user, language=str(get_locale() or "nl"))
 
 
+def _actor_role(family: Family) -> str:
+    return "family" if families.is_guardian(family, current_user.id) else "referrer"
+
+
 def _own_request(request_id: uuid.UUID) -> tuple[CareRequest, Family, Child]:
-    """The request, if it belongs to the logged-in guardian's family; otherwise 404 (an
-    existing request of another family is indistinguishable from none)."""
-    family = families.family_of(db.session, current_user.id)
+    """The request, if the user may act for its family (guardian, or the referrer who filed it);
+    otherwise 404: another family's request is indistinguishable from none."""
     care = db.session.get(CareRequest, request_id)
-    if family is None or care is None or care.family_id != family.id:
+    family = db.session.get(Family, care.family_id) if care is not None else None
+    if family is None or not families.may_act_for(current_user, family):
         abort(404)
     return care, family, db.session.get(Child, care.child_id)
 
@@ -95,7 +112,7 @@ def _error(form, error: services.RequestError | families.FamilyError) -> None:
 
 
 @bp.route("/")
-@require(Role.PARENT)
+@require(*FAMILY_SIDE)
 @region_only
 def overview():
     family = families.family_of(db.session, current_user.id)
@@ -113,13 +130,13 @@ def overview():
 
 
 @bp.route("/nieuw", methods=["GET", "POST"])
-@require(Role.PARENT)
+@require(*FAMILY_SIDE)
 @region_only
 def new():
     family = _family()
     form = forms.ChildForm()
-    form.child.choices = [(str(c.id), f"{c.first_name} {c.last_name}") for c in family.children] + [
-        ("new", _("Een ander kind"))]
+    form.child.choices = [SelectChoice(str(c.id), f"{c.first_name} {c.last_name}") for c in family.children] + [
+        SelectChoice("new", _("Een ander kind"))]
     if request.method == "GET":
         form.child.data = str(family.children[0].id) if family.children else "new"
     if form.validate_on_submit():
@@ -143,12 +160,14 @@ def new():
         else:
             if pending:
                 return redirect(url_for("requests.plan", request_id=care.id, locatie=pending))
+            if not families.is_guardian(family, current_user.id):
+                return redirect(url_for("requests.plan", request_id=care.id))
             return redirect(url_for("requests.plan", request_id=care.id))
     return render_template("requests/new.html", form=form), 200 if not form.errors else 422
 
 
 @bp.route("/<uuid:request_id>/planning", methods=["GET", "POST"])
-@require(Role.PARENT)
+@require(*FAMILY_SIDE)
 @region_only
 def plan(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
@@ -184,7 +203,7 @@ def _plan_defaults(care: CareRequest):
 
 
 @bp.route("/<uuid:request_id>/keuzes", methods=["GET", "POST"])
-@require(Role.PARENT)
+@require(*FAMILY_SIDE)
 @region_only
 def choices(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
@@ -217,7 +236,7 @@ def choices(request_id: uuid.UUID):
 
 
 @bp.route("/kies", methods=["GET", "POST"])
-@require(Role.PARENT)
+@require(*FAMILY_SIDE)
 @region_only
 def pick():
     """Add a location (from a search result or a location page, in any municipality) to a draft."""
@@ -228,9 +247,10 @@ def pick():
     location = db.session.get(CatalogLocation, location_id)
     if location is None:
         abort(404)
-    family = families.family_of(db.session, current_user.id)
+    own = families.family_of(db.session, current_user.id)
+    acting = [f.id for f in families.families_filed_by(db.session, current_user)] + ([own.id] if own else [])
     drafts = list(db.session.scalars(select(CareRequest).where(
-        CareRequest.family_id == family.id, CareRequest.status == RequestStatus.DRAFT))) if family else []
+        CareRequest.family_id.in_(acting), CareRequest.status == RequestStatus.DRAFT))) if acting else []
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
@@ -246,13 +266,14 @@ def pick():
         else:
             flash(_("%(name)s staat nu in uw keuzes.", name=location.name), "success")
         return redirect(url_for("requests.choices", request_id=care.id))
-    children = {c.id: c for c in family.children} if family else {}
+    children = {c.id: c for c in db.session.scalars(select(Child).where(
+        Child.id.in_([d.child_id for d in drafts])))} if drafts else {}
     return render_template("requests/pick.html", location=location, drafts=drafts, children=children, form=form,
                            chosen=request.args.get("aanvraag"))
 
 
 @bp.route("/<uuid:request_id>/gezin", methods=["GET", "POST"])
-@require(Role.PARENT)
+@require(*FAMILY_SIDE)
 @region_only
 def family_details(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
@@ -274,7 +295,7 @@ def family_details(request_id: uuid.UUID):
 
 
 @bp.route("/<uuid:request_id>/nazicht", methods=["GET", "POST"])
-@require(Role.PARENT)
+@require(*FAMILY_SIDE)
 @region_only
 def review(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
@@ -284,7 +305,8 @@ def review(request_id: uuid.UUID):
     problem = None
     if form.validate_on_submit():
         try:
-            services.submit(db.session, care, family, child, actor_id=current_user.id, now=utcnow(), today=today())
+            services.submit(db.session, care, family, child, actor_id=current_user.id,
+                            actor_role=_actor_role(family), now=utcnow(), today=today())
             db.session.commit()
         except services.RequestError as error:
             db.session.rollback()
@@ -296,7 +318,7 @@ def review(request_id: uuid.UUID):
 
 
 @bp.route("/<uuid:request_id>/ontvangen")
-@require(Role.PARENT)
+@require(*FAMILY_SIDE)
 @region_only
 def received(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
@@ -307,7 +329,7 @@ def received(request_id: uuid.UUID):
 
 
 @bp.route("/<uuid:request_id>")
-@require(Role.PARENT)
+@require(*FAMILY_SIDE)
 @region_only
 def detail(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
@@ -338,7 +360,7 @@ def _act(request_id: uuid.UUID, choice_id: uuid.UUID | None, action):
 
 
 @bp.route("/<uuid:request_id>/keuzes/<uuid:choice_id>/aanvaarden", methods=["POST"])
-@require(Role.PARENT)
+@require(*FAMILY_SIDE)
 @region_only
 def accept(request_id: uuid.UUID, choice_id: uuid.UUID):
     def action(care, family, child, choice):
@@ -351,7 +373,7 @@ def accept(request_id: uuid.UUID, choice_id: uuid.UUID):
 
 
 @bp.route("/<uuid:request_id>/keuzes/<uuid:choice_id>/weigeren", methods=["POST"])
-@require(Role.PARENT)
+@require(*FAMILY_SIDE)
 @region_only
 def decline(request_id: uuid.UUID, choice_id: uuid.UUID):
     def action(care, family, child, choice):
@@ -362,7 +384,7 @@ def decline(request_id: uuid.UUID, choice_id: uuid.UUID):
 
 
 @bp.route("/<uuid:request_id>/keuzes/<uuid:choice_id>/intrekken", methods=["POST"])
-@require(Role.PARENT)
+@require(*FAMILY_SIDE)
 @region_only
 def withdraw(request_id: uuid.UUID, choice_id: uuid.UUID):
     def action(care, family, child, choice):
@@ -373,7 +395,7 @@ def withdraw(request_id: uuid.UUID, choice_id: uuid.UUID):
 
 
 @bp.route("/<uuid:request_id>/intrekken", methods=["POST"])
-@require(Role.PARENT)
+@require(*FAMILY_SIDE)
 @region_only
 def withdraw_all(request_id: uuid.UUID):
     def action(care, family, child, choice):
@@ -384,7 +406,7 @@ def withdraw_all(request_id: uuid.UUID):
 
 
 @bp.route("/<uuid:request_id>/bevestigen", methods=["POST"])
-@require(Role.PARENT)
+@require(*FAMILY_SIDE)
 @region_only
 def confirm(request_id: uuid.UUID):
     def action(care, family, child, choice):
@@ -395,7 +417,7 @@ def confirm(request_id: uuid.UUID):
 
 
 @bp.route("/<uuid:request_id>/keuzes/<uuid:choice_id>/bericht", methods=["POST"])
-@require(Role.PARENT)
+@require(*FAMILY_SIDE)
 @region_only
 def send_message(request_id: uuid.UUID, choice_id: uuid.UUID):
     care, family, child = _own_request(request_id)
@@ -416,7 +438,7 @@ def send_message(request_id: uuid.UUID, choice_id: uuid.UUID):
 
 
 @bp.route("/<uuid:request_id>/wijzigen", methods=["GET", "POST"])
-@require(Role.PARENT)
+@require(*FAMILY_SIDE)
 @region_only
 def change(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
