@@ -25,6 +25,8 @@ BACK_OFFICE = [
     ("/beheer/regio/", None, {"admin"}),
     ("/beheer/regio/gebruikers", None, {"admin"}),
     ("/beheer/", "herent", {"coordinator_herent", "admin"}),
+    ("/opvang/", "herent", {"staff_herent", "coordinator_herent", "admin"}),
+    ("/toeleider/", None, {"referrer"}),
 ]
 PEOPLE = ["parent", "referrer", "staff_herent", "coordinator_herent", "coordinator_leuven", "admin"]
 
