@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from .models import Kind
-from .search import LANGUAGE_CODES, MAX_DISTANCE_KM, MAX_QUERY, SORTS
+from .search import LANGUAGE_CODES, MAX_DISTANCE_KM, MAX_QUERY, NEARBY_KM, SORTS
 
 
 def _param(name, description, schema, *, style_form=False):
-    parameter = {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+    # An empty value counts as leaving the parameter out, as the search form sends its empty fields.
+    parameter = {"name": name, "in": "query", "required": False, "description": description, "schema": schema,
+                 "allowEmptyValue": True}
     if style_form:
         parameter.update(style="form", explode=True)
     return parameter
@@ -18,6 +20,8 @@ SEARCH_PARAMETERS = [
            {"type": "string", "maxLength": MAX_QUERY}),
     _param("gemeente", "Municipality slugs (see /municipalities).",
            {"type": "array", "items": {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,39}$"}}, style_form=True),
+    _param("nabij", f"With one gemeente: also the municipalities within {NEARBY_KM} km of it.",
+           {"type": "string", "enum": ["1"]}),
     _param("postcode", "Distance is measured from this postcode's centre.", {"type": "string", "pattern": "^[1-9][0-9]{3}$"}),
     _param("lat", "Latitude of a chosen point (with lon).", {"type": "number", "minimum": -90, "maximum": 90}),
     _param("lon", "Longitude of a chosen point (with lat).", {"type": "number", "minimum": -180, "maximum": 180}),

@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, time
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Float, and_, cast, func, literal, or_, select, true
@@ -193,11 +193,11 @@ def parse(args, *, session: Session, today: date, default_municipalities: tuple[
     price = args.get("maxprijs", "").strip()
     if price:
         try:
-            # In cents: the database's numeric cannot hold an exponent like 1e-999999.
-            amount = Decimal(price.replace(",", ".")).quantize(Decimal("0.01"))
+            amount = Decimal(price.replace(",", "."))
             if not Decimal(0) < amount <= Decimal(200):
                 raise InvalidOperation
-            values["max_price"] = amount
+            # Whole cents, as prices are: PostgreSQL's numeric cannot take 1e-999999.
+            values["max_price"] = amount.quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
         except InvalidOperation:
             problems["maxprijs"] = _l("Geef een dagprijs tussen 0 en 200 euro.")
     for name, key in (("open_voor", "open_before"), ("open_na", "open_after")):

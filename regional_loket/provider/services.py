@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ..catalog.models import Availability, Location
 from ..families.models import Family
 from ..requests import services as requests
-from ..requests.labels import REJECT_REASONS
+from ..requests.labels import REJECT_REASONS, status_label
 from ..requests.models import Application, CareRequest, Choice, EventKind, Status
 from ..tenancy.binding import tenant_scope
 
@@ -57,7 +57,8 @@ def _move(session: Session, tenant, application: Application, to_status: str, *,
           allowed: tuple, version: int | None, text: str | None = None, label=None) -> requests.Loaded:
     loaded = _loaded(session, tenant, application, version=version)
     if application.status not in allowed:
-        raise ActionError(_l("Dat kan niet meer: de aanvraag is intussen %(status)s.", status=application.status))
+        raise ActionError(_l("Dat kan niet meer: de aanvraag is intussen %(status)s.",
+                             status=status_label(application.status)))
     requests.set_status(session, loaded, to_status, actor_id=actor_id, actor_role="provider", now=now, text=text)
     session.flush()
     if label is not None:
@@ -98,7 +99,8 @@ def offer(session: Session, tenant, application: Application, *, month: date | N
     age group, with a response deadline (default: the municipality's offer days)."""
     loaded = _loaded(session, tenant, application, version=version)
     if application.status not in (Status.SUBMITTED, Status.IN_REVIEW, Status.WAITLISTED):
-        raise ActionError(_l("Dat kan niet meer: de aanvraag is intussen %(status)s.", status=application.status))
+        raise ActionError(_l("Dat kan niet meer: de aanvraag is intussen %(status)s.",
+                             status=status_label(application.status)))
     deadline = deadline or today + timedelta(days=int(tenant.setting("offer_days", DEFAULT_OFFER_DAYS)))
     if deadline < today:
         raise ActionError(_l("De antwoordtermijn ligt in het verleden."), "deadline")

@@ -14,3 +14,14 @@ REJECT_REASONS = {
 
 def reject_reason_label(code: str | None) -> str:
     return str(REJECT_REASONS.get(code or "", REJECT_REASONS["other"]))
+
+
+STATUS_LABELS = {
+    "submitted": _l("ingediend"), "in_review": _l("in behandeling"), "waitlisted": _l("op de wachtlijst"),
+    "offered": _l("plaats aangeboden"), "accepted": _l("aanvaard"), "declined": _l("geweigerd door het gezin"),
+    "expired": _l("aanbod verlopen"), "rejected": _l("afgewezen"), "withdrawn": _l("ingetrokken"),
+}
+
+
+def status_label(code: str) -> str:
+    return str(STATUS_LABELS.get(code, code))
