@@ -37,34 +37,35 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import accounts, jobs, tenancy, web
+    from . import (
+        accounts,
+        admin,
+        catalog,
+        coordinator,
+        demo,
+        families,
+        i18n,
+        jobs,
+        notifications,
+        provider,
+        requests,
+        tenancy,
+        web,
+    )
 
     jobs.init_app(app)  # first: domains register their periodic jobs with it
-
     babel.init_app(
         app,
         locale_selector=web.select_locale,
         default_translation_directories=str(settings.PROJECT_ROOT / "translations"),
     )
-    # Tenancy first: it resolves the host before any other view code runs.
+    # Tenancy before any blueprint: it resolves the host before any other view code runs.
     tenancy.init_app(app)
     web.init_app(app)
     accounts.init_app(app)
-
-    from . import admin, catalog, coordinator, families, provider, requests
-
-    admin.init_app(app)
-    coordinator.init_app(app)
-    catalog.init_app(app)
-    requests.init_app(app)
-    families.init_app(app)
-    provider.init_app(app)
-
-    from . import demo, i18n
-
-    demo.init_app(app)
-    from . import notifications
-
     notifications.init_app(app)
+    for domain in (admin, coordinator, catalog, requests, families, provider):
+        domain.init_app(app)
+    demo.init_app(app)
     i18n.init_app(app)
     return app

@@ -101,3 +101,13 @@ def test_database_is_reachable_from_the_test_app(app):
     from regional_loket.extensions import db
 
     assert db.session.scalar(sa.text("SELECT 1")) == 1
+
+
+def test_health_check(client):
+    assert client.get("/healthz", base_url=host_url()).json == {"status": "ok"}
+
+
+def test_health_check_without_a_database(redis_url):
+    broken = create_app(make_config("postgresql://nobody@127.0.0.1:1/none", redis_url))
+    response = broken.test_client().get("/healthz", base_url=host_url())
+    assert response.status_code == 503 and response.json == {"status": "unavailable"}

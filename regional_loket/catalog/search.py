@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, time
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Float, and_, cast, func, literal, or_, select, true
 from sqlalchemy.orm import Session
@@ -114,7 +115,9 @@ def parse(args, *, session: Session, today: date, default_municipalities: tuple[
         chosen = default_municipalities
     unknown = [slug for slug in chosen if slug not in known]
     if unknown:
-        problems["gemeente"] = _l("Deze gemeente kennen we niet: %(names)s.", names=", ".join(unknown[:3])[:80])
+        # gettext, not _l: a lazy string counts as safe HTML in templates (LazyString.__html__),
+        # and this one carries the visitor's own text, which must be escaped like any other.
+        problems["gemeente"] = gettext("Deze gemeente kennen we niet: %(names)s.", names=", ".join(unknown[:3])[:80])
     values["municipalities"] = tuple(slug for slug in chosen if slug in known)
     values["nearby"] = args.get("nabij") in ("1", "on", "true")
 

@@ -23,6 +23,7 @@ from flask.globals import request_ctx
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from ..accounts.policy import public
@@ -212,6 +213,18 @@ def home():
         tenants = tenancy_services.list_tenants(db.session, include_archived=False)
         return render_template("portal/region.html", tenants=tenants)
     return render_template("portal/municipality.html")
+
+
+@bp.route("/healthz")
+@public
+def health():
+    """For load balancers and monitoring: the app answers and its database does."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 — any failure means "not healthy", said plainly
+        db.session.rollback()
+        return {"status": "unavailable"}, 503
+    return {"status": "ok"}
 
 
 @bp.route("/lang/<code>")
