@@ -243,3 +243,16 @@ def test_the_relay_skips_rows_being_delivered(outbox_app):
         assert delivery.relay(outbox_app) == 0
         other.rollback()
     assert delivery.relay(outbox_app) == 1
+
+
+def test_periodic_jobs_run_at_their_own_pace(outbox_app):
+    last_run = {}
+    assert jobs.enqueue_periodic(outbox_app, last_run=last_run, now=1000.0)
+    assert set(last_run) == {"periodic-relay_outbox", "periodic-expire_offers_everywhere",
+                             "periodic-purge_sessions_and_tokens"}
+    jobs.queue(outbox_app).empty()
+    assert jobs.enqueue_periodic(outbox_app, last_run=last_run, now=1030.0)
+    assert jobs.queue(outbox_app).job_ids == ["periodic-relay_outbox"]  # the hourly ones wait
+    jobs.queue(outbox_app).empty()
+    assert jobs.enqueue_periodic(outbox_app, last_run=last_run, now=1000.0 + 3600)
+    assert len(jobs.queue(outbox_app).job_ids) == 3

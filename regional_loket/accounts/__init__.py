@@ -34,7 +34,7 @@ def init_app(app: Flask) -> None:
     from .. import jobs as job_plumbing
     from .jobs import purge_sessions_and_tokens
 
-    job_plumbing.register_periodic(app, purge_sessions_and_tokens)
+    job_plumbing.register_periodic(app, purge_sessions_and_tokens, every=3600)
 
 
 # POSTs of these endpoints are rate limited per client address, with the configured limits.

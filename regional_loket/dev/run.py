@@ -104,7 +104,7 @@ def _extra_processes(env: dict) -> list[list[str]]:
         processes.append([sys.executable, "-m", "regional_loket.dev.mailsink",
                           "--port", str(port), "--dir", str(mailbox)])
         print(f"mail sink: smtp://127.0.0.1:{port}, mails at http://{env['SERVER_NAME']}/dev/mailbox/")
-    processes.append([*flask, "worker"])
+    processes.append([*flask, "worker", "--log-level", "WARNING"])
     processes.append([*flask, "scheduler"])
     return processes
 

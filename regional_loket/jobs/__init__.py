@@ -96,20 +96,26 @@ def enqueue(app: Flask, func, *args, job_id: str | None = None, **kwargs) -> boo
     return True
 
 
-def register_periodic(app: Flask, func: Callable, *, at_worker_start: bool = False) -> None:
-    """Let ``flask scheduler`` enqueue ``func()`` every interval; with ``at_worker_start`` each
-    ``flask worker`` also runs it once when it starts (catching up after downtime)."""
+def register_periodic(app: Flask, func: Callable, *, at_worker_start: bool = False, every: float = 0) -> None:
+    """Let ``flask scheduler`` enqueue ``func()`` every round, or at most once per ``every``
+    seconds; with ``at_worker_start`` each ``flask worker`` also runs it once when it starts
+    (catching up after downtime)."""
     state = _state(app)
-    state.periodic.append((f"periodic-{func.__name__}", func))
+    state.periodic.append((f"periodic-{func.__name__}", func, every))
     if at_worker_start:
         state.at_worker_start.append(func)
 
 
-def enqueue_periodic(app: Flask) -> bool:
-    """One round of the scheduler: enqueue every periodic job. False when Redis is down."""
-    for job_id, func in _state(app).periodic:
+def enqueue_periodic(app: Flask, *, last_run: dict | None = None, now: float | None = None) -> bool:
+    """One round of the scheduler: enqueue every periodic job that is due (all of them without
+    ``last_run``, which the scheduler keeps between rounds). False when Redis is down."""
+    for job_id, func, every in _state(app).periodic:
+        if last_run is not None and now - last_run.get(job_id, float("-inf")) < every:
+            continue
         if not enqueue(app, func, job_id=job_id, result_ttl=600):
             return False
+        if last_run is not None:
+            last_run[job_id] = now
     return True
 
 
@@ -140,8 +146,10 @@ def set_job_app(app: Flask | None) -> None:
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Quit when the queue is empty.")
 @click.option("--queue", "queue_name", default=None, help="Queue to work (default: JOBS_QUEUE).")
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), help="How much the worker logs.")
 @with_appcontext
-def worker_command(burst: bool, queue_name: str | None) -> None:
+def worker_command(burst: bool, queue_name: str | None, log_level: str) -> None:
     """Run jobs from the queue (run as many of these as you like)."""
     app = current_app._get_current_object()
     if queue_name:
@@ -159,7 +167,7 @@ def worker_command(burst: bool, queue_name: str | None) -> None:
         # row locks) down with it instead of leaving an orphaned child running.
         worker = SimpleWorker([Queue(app.config["JOBS_QUEUE"], connection=connection)],
                               connection=connection)
-        worker.work(burst=burst, logging_level="INFO")
+        worker.work(burst=burst, logging_level=log_level)
     except REDIS_DOWN as exc:
         raise click.ClickException(f"Redis unreachable: {exc}") from exc
     finally:
@@ -174,11 +182,12 @@ def worker_command(burst: bool, queue_name: str | None) -> None:
 def scheduler_command(interval: float, once: bool) -> None:
     """Enqueue the periodic jobs every interval. Run exactly one of these per deployment."""
     app = current_app._get_current_object()
-    names = ", ".join(job_id for job_id, _ in _state(app).periodic) or "none"
+    names = ", ".join(job_id for job_id, _, _ in _state(app).periodic) or "none"
     click.echo(f"scheduler: every {interval:g} s: {names}")
+    last_run: dict[str, float] = {}
     while True:
         started = time.monotonic()
-        if not enqueue_periodic(app):
+        if not enqueue_periodic(app, last_run=last_run, now=started):
             # Keep looping: the jobs' work is in PostgreSQL and waits for Redis to return.
             click.echo("warning: Redis unreachable, periodic jobs not enqueued this round", err=True)
         if once:

@@ -13,4 +13,4 @@ def init_app(app: Flask) -> None:
     from .jobs import expire_offers_everywhere
 
     app.register_blueprint(views.bp)
-    jobs.register_periodic(app, expire_offers_everywhere)
+    jobs.register_periodic(app, expire_offers_everywhere, every=3600)
