@@ -52,6 +52,20 @@ VENDOR_ASSETS = {
 }
 
 
+def localdate(value) -> str:
+    """A date (or an ISO date string, as snapshots keep them) in the reader's language."""
+    from datetime import date
+
+    from flask_babel import format_date
+
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
+    return format_date(value, "medium") if value else ""
+
+
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # commands and jobs choose with force_locale
@@ -81,6 +95,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["portal_url"] = portal_url
     app.jinja_env.globals["switch_url"] = switch_url
     app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["localdate"] = localdate
 
 
 # Back-office entries in the header, contributed by the domains: fn(user, tenant) → [(label, url)].
