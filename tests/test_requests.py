@@ -511,3 +511,15 @@ def test_a_referrer_files_a_request_for_a_family_with_its_consent(app, world, ma
     login(parent, world["parent"])
     assert parent.get(f"/aanvragen/{request_id}", base_url=host_url()).status_code == 404
     assert parent.get("/toeleider/", base_url=host_url()).status_code == 403
+
+
+def test_messages_that_repeat_user_input_are_escaped(world):
+    world["child"].first_name = "<b>Lien</b>"
+    _submit(world, "h1")
+    second = _draft(world, "l1")
+    with pytest.raises(services.RequestError) as refused:
+        services.submit(db.session, second, world["family"], world["child"], actor_id=None, now=utcnow(), today=TODAY)
+    from markupsafe import escape
+
+    assert isinstance(refused.value.message, str) and not hasattr(refused.value.message, "__html__")
+    assert "&lt;b&gt;" in str(escape(refused.value.message))

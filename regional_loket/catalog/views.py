@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -37,7 +38,10 @@ def search_args(args: MultiDict, **changes) -> dict:
 
 @bp.app_template_global()
 def search_url(**changes) -> str:
-    return url_for("catalog.search_page", **search_args(request.args, **changes))
+    """This search with ``changes``, as a URL. The arguments go in the query string as they are:
+    never as url_for keywords, where names like ``_external`` or ``endpoint`` mean something."""
+    query = urlencode(search_args(request.args, **changes), doseq=True)
+    return url_for("catalog.search_page") + (f"?{query}" if query else "")
 
 
 @bp.route("/zoeken")

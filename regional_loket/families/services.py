@@ -22,7 +22,7 @@ class FamilyError(ValueError):
 
     def __init__(self, message, field: str | None = None):
         super().__init__(str(message))
-        self.message = message
+        self.message = str(message)  # plain: never marked safe HTML
         self.field = field
 
 

@@ -31,7 +31,7 @@ class ActionError(ValueError):
 
     def __init__(self, message, field: str | None = None):
         super().__init__(str(message))
-        self.message, self.field = message, field
+        self.message, self.field = str(message), field  # plain: never marked safe HTML
 
 
 def _loaded(session: Session, tenant, application: Application, *, version: int | None) -> requests.Loaded:

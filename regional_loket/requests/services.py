@@ -41,8 +41,10 @@ class RequestError(ValueError):
     """A refused request operation: a translated message, and the form field it is about."""
 
     def __init__(self, message, field: str | None = None, *, existing: uuid.UUID | None = None):
+        # Translated now, as a plain string: a lazy string counts as safe HTML in templates,
+        # and some messages repeat what a user typed.
         super().__init__(str(message))
-        self.message, self.field, self.existing = message, field, existing
+        self.message, self.field, self.existing = str(message), field, existing
 
 
 def max_choices(session: Session) -> int:

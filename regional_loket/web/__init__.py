@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from ..accounts.policy import public
 from ..extensions import db
@@ -197,6 +198,8 @@ def _error_page(error):
     code = error.code if isinstance(error, HTTPException) else 500
     if code == 500:
         db.session.rollback()
+    if request.path.startswith("/api/"):
+        return _api_problem(error, code)
     title = ERROR_TITLES.get(code, ERROR_TITLES[500])
     if request_ctx.url_adapter is None:
         # A host so malformed that no URL can be built for it: no layout, just the message.
@@ -209,6 +212,18 @@ def _error_page(error):
     retry_after = getattr(error, "retry_after", None)
     if code == 429 and retry_after:
         response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _api_problem(error, code: int):
+    """The open-data API answers every error, routing errors included, as problem JSON."""
+    response = make_response({"status": code, "title": HTTP_STATUS_CODES.get(code, "Error")}, code)
+    response.mimetype = "application/problem+json"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    if isinstance(error, HTTPException):
+        for header, value in error.get_headers():
+            if header.lower() in ("allow", "retry-after"):
+                response.headers[header] = value
     return response
 
 
