@@ -58,7 +58,12 @@ def fill_source_catalog(language: str = SOURCE_LANGUAGE) -> None:
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=language)
     for message in catalog:
-        if message.id and not message.string:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple):  # plural: singular and plural, as written
+            if not all(message.string):
+                message.string = tuple(message.id)
+        elif not message.string:
             message.string = message.id
     with path.open("wb") as handle:
         write_po(handle, catalog, sort_output=True, omit_header=False, width=100)

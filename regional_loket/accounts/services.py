@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, or_, select
@@ -19,8 +20,11 @@ from .models import Membership, Role, ServerSession, User
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
 LANGUAGES = ("nl", "fr", "en")
-# Verifying against a real hash for unknown addresses keeps both answers equally slow.
-_DUMMY_HASH = passwords.hash_password("not a password of anyone at all")
+@cache
+def _dummy_hash() -> str:
+    """Verifying against a real hash for unknown addresses keeps both answers equally slow
+    (made on first use: hashing at import would slow every command's start-up)."""
+    return passwords.hash_password("not a password of anyone at all")
 
 
 class AccountError(ValueError):
@@ -90,7 +94,7 @@ class Attempt:
 def authenticate(session: Session, email: str, password: str, *, now: datetime) -> Attempt:
     user = find_user(session, email)
     if user is None or not user.is_active:
-        passwords.verify_password(_DUMMY_HASH, password)
+        passwords.verify_password(_dummy_hash(), password)
         return Attempt(None, "invalid")
     if user.locked_until is not None and user.locked_until > now:
         return Attempt(user, "locked")
