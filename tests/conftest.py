@@ -507,3 +507,13 @@ def work_burst(app) -> bool:
         for sig, handler in handlers.items():  # the worker installs its own; give pytest its back
             signal.signal(sig, handler)
         connection.close()
+
+
+def translated(app, language: str, msgid: str, **values) -> str:
+    """``msgid`` as the ``language`` catalog renders it; it must really be translated."""
+    from flask_babel import force_locale, gettext
+
+    with app.app_context(), force_locale(language):
+        text = gettext(msgid, **values)
+    assert text != msgid % values if values else text != msgid, f"not translated to {language}: {msgid}"
+    return text
