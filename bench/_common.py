@@ -1,0 +1,378 @@
+"""Helpers shared by ``bench/submit.py`` and ``bench/ranked_list.py`` (and only those two).
+
+The scratch database, the app as the tests configure it, tenants with demo-like locations,
+parent accounts without paying argon2 per account, percentiles and the markdown table.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import cProfile
+import gc
+import io
+import json
+import os
+import platform
+import pstats
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # run as a script from anywhere, even without `pip install -e .`
+
+from regional_loket import create_app  # noqa: E402
+from regional_loket.accounts import passwords  # noqa: E402
+from regional_loket.accounts.models import Membership, User  # noqa: E402
+from regional_loket.catalog.demo import build_locations  # noqa: E402
+from regional_loket.database import sqlalchemy_url, utcnow  # noqa: E402
+from regional_loket.extensions import db  # noqa: E402
+from regional_loket.tenancy import migrate, services, tenant_scope  # noqa: E402
+from regional_loket.tenancy.models import Postcode, Tenant, schema_for  # noqa: E402
+
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+REGION = "bench.test"
+PASSWORD = "een lange zin als wachtwoord voor de benchmark"
+BUILD_BATCH = 25  # tenants per commit while building
+
+
+class BenchError(RuntimeError):
+    """A step did not do what it should; the figures would be meaningless."""
+
+
+# --- the database and the app -----------------------------------------------------------------
+
+
+def admin_url(explicit: str | None) -> str:
+    return explicit or os.environ.get("BENCH_DATABASE_URL") or DEFAULT_ADMIN_URL
+
+
+class ScratchDatabase:
+    """``CREATE DATABASE`` on entry, ``DROP DATABASE … WITH (FORCE)`` on exit, whatever happened."""
+
+    def __init__(self, admin: str):
+        self.admin = sa.create_engine(sqlalchemy_url(admin), isolation_level="AUTOCOMMIT")
+        self.name = f"rl_bench_{uuid.uuid4().hex[:10]}"
+        self.url = self.admin.url.set(drivername="postgresql", database=self.name).render_as_string(
+            hide_password=False
+        )
+
+    def __enter__(self) -> ScratchDatabase:
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{self.name}"')
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self.admin.dispose()
+        print(f"dropped scratch database {self.name}")
+
+
+class IsolatedClient(FlaskClient):
+    """Each request in a fresh context (own app context, ``g`` and ORM session), as in
+    production, even while the benchmark holds an app context of its own."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def make_app(database_url: str, tenants_dir: str):
+    """The app as tests/conftest.py configures it (TESTING, no CSRF, no rate limits), on the
+    bench region host, with a Redis queue of its own (deleted by ``cleanup_app``)."""
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL") or os.environ.get("REDIS_URL")
+        or "redis://127.0.0.1:6379/0",
+        "REGION_SERVER_NAME": REGION,
+        "SECRET_KEY": "bench-secret-key",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "JOBS_QUEUE": f"bench-{uuid.uuid4().hex[:10]}",
+        "TENANTS_DIR": tenants_dir,  # empty: nothing from the demo region
+    })
+    app.test_client_class = IsolatedClient
+    return app
+
+
+def cleanup_app(app) -> None:
+    from regional_loket import jobs
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    try:
+        jobs.queue(app).delete(delete_jobs=True)
+        jobs.redis_connection(app).close()
+    except jobs.REDIS_DOWN as exc:  # Redis down: nothing was queued there either
+        print(f"(could not delete the bench queue: {exc})", file=sys.stderr)
+
+
+def scratch_dir():
+    return tempfile.TemporaryDirectory(prefix="rl-bench-")
+
+
+def analyze() -> float:
+    """Planner statistics as autovacuum would have them on a production server."""
+    started = time.perf_counter()
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")
+    return time.perf_counter() - started
+
+
+# --- the region -------------------------------------------------------------------------------
+
+# Flemish postcodes (1500–3999, 8000–9999), spread over the map of Flanders.
+_CODES = [*range(1500, 4000, 10), *range(8000, 10000, 10)]
+
+
+def postcodes_for(index: int) -> list[dict]:
+    rng = random.Random(f"postcodes:{index}")
+    code = _CODES[index % len(_CODES)]
+    lat, lon = rng.uniform(50.75, 51.35), rng.uniform(2.6, 5.9)
+    return [{"code": str(code + k), "name": f"Deelgemeente {index}-{k}", "lat": round(lat + k * 0.01, 5),
+             "lon": round(lon + k * 0.01, 5)} for k in range(2)]
+
+
+@dataclass
+class Region:
+    tenant_ids: list[uuid.UUID] = field(default_factory=list)
+    locations: int = 0
+    availability: int = 0
+    seconds: float = 0.0
+
+
+def build_region(slugs: list[str], locations_per_tenant: int, *, today: date, progress: bool = True,
+                 names: Callable[[int], str] | None = None) -> Region:
+    """Tenants through ``services.create_tenant`` (schema and all), each with postcodes and
+    ``locations_per_tenant`` demo locations (``catalog.demo.build_locations``: a realistic mix
+    of kinds, capacities, tariffs and 18 months of free places, mirrored into the catalog)."""
+    started = time.perf_counter()
+    migrate.upgrade_shared(db.engine)
+    region = Region()
+    for index, slug in enumerate(slugs):
+        name = names(index) if names else f"Gemeente {slug}"
+        tenant = services.create_tenant(db.session, slug=slug, name=name, nis_code=f"{10000 + index:05d}")
+        codes = postcodes_for(index)
+        for pc in codes:
+            tenant.postcodes.append(Postcode(code=pc["code"], locality=pc["name"], lat=pc["lat"], lon=pc["lon"]))
+        if locations_per_tenant:
+            with tenant_scope(db.session, tenant):
+                built = build_locations(slug, name, codes, {}, locations_per_tenant, today)
+                db.session.add_all(built)
+                region.locations += len(built)
+                region.availability += sum(len(loc.availability) for loc in built)
+        region.tenant_ids.append(tenant.id)
+        if (index + 1) % BUILD_BATCH == 0 or index + 1 == len(slugs):
+            db.session.commit()
+            db.session.expunge_all()
+            if progress and sys.stdout.isatty():
+                print(f"  built {index + 1}/{len(slugs)} tenants", end="\r", flush=True)
+    if progress and sys.stdout.isatty():
+        print()
+    region.seconds = time.perf_counter() - started
+    return region
+
+
+_PASSWORD_HASH: str | None = None
+
+
+def password_hash() -> str:
+    """One argon2 hash for every bench account: logging in still verifies it for real."""
+    global _PASSWORD_HASH
+    if _PASSWORD_HASH is None:
+        _PASSWORD_HASH = passwords.hash_password(PASSWORD)
+    return _PASSWORD_HASH
+
+
+def make_user(session, *, name: str, role: str = "parent", tenant: Tenant | None = None,
+              location_ids=(), email: str | None = None) -> User:
+    """A verified account with one role, as ``accounts.services.register`` + ``grant`` would
+    leave it (without hashing the same password again for every account)."""
+    user = User(email=email or f"bench-{uuid.uuid4().hex[:16]}@example.be", name=name, language="nl",
+                password_hash=password_hash(), password_changed_at=utcnow(), verified_at=utcnow(),
+                failed_logins=0, active=True,
+                memberships=[Membership(role="parent", location_ids=[])])
+    if role != "parent":
+        user.memberships.append(Membership(role=role, tenant_id=tenant.id if tenant else None,
+                                           location_ids=list(location_ids)))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def login(client, email: str) -> None:
+    response = client.post("/aanmelden", data={"email": email, "password": PASSWORD},
+                           base_url=f"http://{REGION}")
+    if response.status_code != 302:
+        raise BenchError(f"login of {email} answered {response.status_code}")
+
+
+def national_number(rng: random.Random) -> str:
+    """A valid (mod 97) Belgian national register number for a child born from 2000 on."""
+    body = rng.randrange(10**8, 10**9)
+    return f"{body:09d}{97 - int('2' + f'{body:09d}') % 97:02d}"
+
+
+def count_applications(connection, schemas: list[str]) -> int:
+    """Applications over the given tenant schemas, in one UNION ALL query."""
+    # Schema names come from shared.tenants (gem_<slug>, slugs validated on creation).
+    parts = [f'SELECT count(*) AS n FROM "{schema}".applications' for schema in schemas]  # noqa: S608
+    union = " UNION ALL ".join(parts)
+    return connection.exec_driver_sql(f"SELECT sum(n) FROM ({union}) AS counts").scalar_one()  # noqa: S608
+
+
+def schemas_of(session) -> list[str]:
+    return [schema_for(slug) for slug in session.scalars(sa.select(Tenant.slug))]
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    ordered = sorted(samples)
+    if not ordered:
+        return float("nan")
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass
+class Series:
+    key: str
+    label: str
+    samples: list[float] = field(default_factory=list)  # seconds
+    target_ms: float | None = None
+    note: str = ""
+
+    def ms(self, q: float) -> float:
+        return percentile(self.samples, q) * 1000
+
+    def summary(self) -> dict:
+        return {"label": self.label, "n": len(self.samples), "p50_ms": round(self.ms(0.5), 3),
+                "p95_ms": round(self.ms(0.95), 3), "p99_ms": round(self.ms(0.99), 3),
+                "max_ms": round(max(self.samples) * 1000, 3) if self.samples else None,
+                "target_p95_ms": self.target_ms, "note": self.note}
+
+
+def timed(call: Callable[[], object]) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = call()
+    return time.perf_counter() - started, result
+
+
+def table(series: list[Series], ratios: dict[str, str]) -> str:
+    """``ratios``: series key → key of the baseline it is compared with (p95 / p95)."""
+    by_key = {s.key: s for s in series}
+    rows = ["| measurement | n | p50 ms | p95 ms | p99 ms | max ms | target p95 | meets | ratio p95 |",
+            "|---|---:|---:|---:|---:|---:|---:|:-:|---|"]
+    for s in series:
+        target = "–" if s.target_ms is None else f"≤ {s.target_ms:g} ms"
+        meets = "–" if s.target_ms is None else ("yes" if s.ms(0.95) <= s.target_ms else "**no**")
+        compared = []
+        for baseline_key in ratios.get(s.key, "").split(","):
+            if baseline_key and baseline_key in by_key:
+                compared.append(f"{s.ms(0.95) / by_key[baseline_key].ms(0.95):.1f}× {baseline_key}")
+        rows.append(f"| {s.label} | {len(s.samples)} | {s.ms(0.5):.2f} | {s.ms(0.95):.2f} | {s.ms(0.99):.2f} "
+                    f"| {max(s.samples) * 1000:.2f} | {target} | {meets} | {'; '.join(compared) or '–'} |")
+    return "\n".join(rows)
+
+
+def ratio_figures(series: list[Series], ratios: dict[str, str]) -> dict:
+    by_key = {s.key: s for s in series}
+    return {key: {b: round(by_key[key].ms(0.95) / by_key[b].ms(0.95), 3) for b in baselines.split(",")}
+            for key, baselines in ratios.items()}
+
+
+def machine() -> dict:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
+            "loadavg": [round(x, 2) for x in load]}
+
+
+def write_json(path: Path | None, payload: dict) -> None:
+    if path is not None:
+        path.write_text(json.dumps(payload, indent=2, default=str))
+        print(f"wrote {path}")
+
+
+class GcMeter:
+    """Time spent in the cyclic garbage collector while active (``with meter: …``), per
+    generation: a gen-2 collection walks every tracked object of the process and lands in
+    whichever request happens to allocate at that moment."""
+
+    def __init__(self):
+        self.pauses: list[tuple[int, float]] = []
+        self._started = 0.0
+
+    def _callback(self, phase, info):
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self._started))
+
+    def __enter__(self):
+        self.pauses = []
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc):
+        gc.callbacks.remove(self._callback)
+
+    def summary(self) -> dict:
+        full = [p for generation, p in self.pauses if generation == 2]
+        return {"collections": len(self.pauses), "total_ms": round(sum(p for _, p in self.pauses) * 1000, 1),
+                "gen2": len(full), "gen2_total_ms": round(sum(full) * 1000, 1),
+                "gen2_max_ms": round(max(full, default=0) * 1000, 1), "tracked_objects": len(gc.get_objects()),
+                "frozen_objects": gc.get_freeze_count()}
+
+    def text(self) -> str:
+        s = self.summary()
+        return (f"GC during measuring: {s['collections']} collections, {s['total_ms']:.0f} ms in all; "
+                f"{s['gen2']} full (gen 2) collections, {s['gen2_total_ms']:.0f} ms, the longest "
+                f"{s['gen2_max_ms']:.0f} ms ({s['tracked_objects']} tracked objects, {s['frozen_objects']} frozen).")
+
+
+class StatementCounter:
+    """Counts SQL statements sent on ``engine`` while active (``with counter: …``)."""
+
+    def __init__(self, engine):
+        self.engine, self.count = engine, 0
+
+    def _count(self, *args, **kwargs):
+        self.count += 1
+
+    def __enter__(self):
+        self.count = 0
+        sa.event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc):
+        sa.event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+def profile(call: Callable[[], object], repeat: int, *, top: int = 30) -> str:
+    """cProfile over ``repeat`` calls; the top functions by cumulative and by own time."""
+    profiler = cProfile.Profile()
+    for _ in range(repeat):
+        profiler.enable()
+        call()
+        profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.strip_dirs().sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+    return out.getvalue()
