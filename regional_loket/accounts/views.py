@@ -17,6 +17,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -79,7 +80,8 @@ def _after_login(next_url: str | None):
 def register():
     if (elsewhere := _on_region_only()) is not None:
         return elsewhere
-    form = forms.RegisterForm(language=request.args.get("lang") or str(g.get("locale") or "nl"))
+    # E-mails in the language the visitor reads this page in, unless they choose another.
+    form = forms.RegisterForm(language=str(get_locale() or "nl"))
     if form.validate_on_submit():
         user, created = services.register(
             db.session, email=form.email.data, password=form.password.data, name=form.name.data,
