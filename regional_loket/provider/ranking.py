@@ -64,27 +64,27 @@ def criteria_for(location, policy: PriorityPolicy | None) -> list[str]:
     return regional + [c for c in own if c not in regional]
 
 
-def sort_key(application: Application, criteria: list[str]):
-    return (tuple(not meets(application, c) for c in criteria), application.submitted_at, str(application.id))
-
-
 def rank(applications: list[Application], criteria: list[str], labels: dict | None = None) -> list[Ranked]:
     """Order one list (one location, start month and age group) and explain every place."""
     labels = labels or {}
-    ordered = sorted(applications, key=lambda a: sort_key(a, criteria))
+    met_by = {a.id: tuple(c for c in criteria if meets(a, c)) for a in applications}
+    ordered = sorted(applications, key=lambda a: (
+        tuple(c not in met_by[a.id] for c in criteria), a.submitted_at, str(a.id)))
+    # Translated once per list, filled in per row: a list may hold a thousand applications.
+    with_criteria = str(_l("Plaats %(position)s. Voldoet aan: %(criteria)s. Bij gelijke voorrang telt het "
+                           "moment van aanvragen."))
+    without = str(_l("Plaats %(position)s. Voldoet aan geen voorrangsregel; de volgorde is die van het moment "
+                     "van aanvragen.") if criteria else _l("Plaats %(position)s, in volgorde van het moment van "
+                                                             "aanvragen."))
+    names = {c: str(labels.get(c) or CRITERIA.get(c, c)) for c in criteria}
     ranked = []
     for position, application in enumerate(ordered, 1):
-        met = tuple(c for c in criteria if meets(application, c))
-        names = ", ".join(str(labels.get(c) or CRITERIA.get(c, c)) for c in met)
+        met = met_by[application.id]
         if met:
-            text = _l("Plaats %(position)s. Voldoet aan: %(criteria)s. Bij gelijke voorrang telt het moment van "
-                      "aanvragen.", position=position, criteria=names)
-        elif criteria:
-            text = _l("Plaats %(position)s. Voldoet aan geen voorrangsregel; de volgorde is die van het moment van "
-                      "aanvragen.", position=position)
+            text = with_criteria % {"position": position, "criteria": ", ".join(names[c] for c in met)}
         else:
-            text = _l("Plaats %(position)s, in volgorde van het moment van aanvragen.", position=position)
-        ranked.append(Ranked(application, position, met, str(text)))
+            text = without % {"position": position}
+        ranked.append(Ranked(application, position, met, text))
     return ranked
 
 
