@@ -49,6 +49,10 @@ MAP_TILE_ATTRIBUTION = "© OpenStreetMap"
 
 ENV = "development"
 
+# Search answers for anonymous visitors, kept per worker process until the catalog changes
+# (catalog/cache.py). 0 turns the cache off.
+SEARCH_CACHE_BYTES = 32 * 1024 * 1024
+
 # Rate limits (Flask-Limiter, stored in Redis; in memory while Redis is unreachable).
 RATELIMIT_ENABLED = True
 RATELIMIT_HEADERS_ENABLED = True

@@ -29,6 +29,7 @@ _ENV = {
     "MAIL_FROM": ("MAIL_FROM", str),
     "TENANTS_DIR": ("TENANTS_DIR", str),
     "MAP_TILE_URL": ("MAP_TILE_URL", str),
+    "SEARCH_CACHE_BYTES": ("SEARCH_CACHE_BYTES", int),
     "LOKET_ENV": ("ENV", str),
     "SHARED_MIGRATIONS": ("SHARED_MIGRATIONS", str),
     "TENANT_MIGRATIONS": ("TENANT_MIGRATIONS", str),

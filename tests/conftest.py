@@ -75,6 +75,9 @@ def make_config(database_url: str, redis_url: str, **extra) -> dict:
         "RATELIMIT_ENABLED": False,
         # A queue of this test session's own: delivery jobs enqueued after commits land here.
         "JOBS_QUEUE": TEST_QUEUE,
+        # Tests roll back instead of committing, so the catalog never announces a change: the
+        # search cache would answer from another test's data. Its own tests turn it on.
+        "SEARCH_CACHE_BYTES": 0,
         **extra,
     }
 

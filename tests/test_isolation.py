@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from regional_loket.extensions import db
 from regional_loket.tenancy import TenantMismatchError, bind_tenant, tenant_scope
-from regional_loket.tenancy.models import AuditEntry
+from regional_loket.tenancy.models import AuditEntry, Tenant
 
 from .conftest import PROBE, host_url
 
@@ -137,3 +137,32 @@ def test_every_tenant_table_keeps_its_rows_to_its_tenant(app, make_tenant, make_
                 assert not ids & other_ids, name
     with tenant_scope(database.session, leuven):
         assert database.session.execute(sa.select(models["applications"].c.id)).all() == []
+
+
+# --- the search cache (catalog/cache.py) ------------------------------------------------------
+
+
+def test_a_cached_search_of_one_portal_is_never_served_on_another(committed):
+    """Each municipal portal starts filtered to its own municipality, and keeps an inactive
+    location of its own out of its answers: a cached answer from one portal must not leak
+    to the other or the region, even for the same URL."""
+    from .test_search_cache import CACHE, _location
+
+    app, slugs = committed(2, **CACHE)
+    with app.app_context():
+        first, second = (db.session.scalar(select(Tenant).where(Tenant.slug == s)) for s in slugs)
+        _location(first, "Zichtbaar Eerste")
+        _location(second, "Zichtbaar Tweede")
+        _location(second, "Gesloten Tweede", active=False)
+        db.session.commit()
+        hosts = {"first": host_url(first), "second": host_url(second), "region": host_url()}
+    assert app.extensions["search_cache"].generation.wait_for_change(None, timeout=10) is not None
+    client = app.test_client()
+    for _ in range(2):  # the second round is answered from the cache
+        on_first = client.get("/zoeken", base_url=hosts["first"]).data.decode()
+        on_second = client.get("/zoeken", base_url=hosts["second"]).data.decode()
+        on_region = client.get(f"/zoeken?gemeente={slugs[0]}&gemeente={slugs[1]}", base_url=hosts["region"]).data
+        assert "Zichtbaar Eerste" in on_first and "Zichtbaar Tweede" not in on_first
+        assert "Zichtbaar Tweede" in on_second and "Zichtbaar Eerste" not in on_second
+        assert b"Zichtbaar Eerste" in on_region and b"Zichtbaar Tweede" in on_region
+        assert not any("Gesloten Tweede" in page for page in (on_first, on_second, on_region.decode()))

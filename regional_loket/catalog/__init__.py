@@ -17,7 +17,9 @@ __all__ = ["AgeGroup", "Availability", "CatalogAvailability", "CatalogLocation",
 
 
 def init_app(app: Flask) -> None:
-    from . import api, cli, demo, mirror, views  # noqa: F401 — mirror and demo register hooks
+    from . import api, cache, cli, demo, mirror, views  # noqa: F401 — mirror and demo register hooks
+
+    cache.init_app(app)
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)

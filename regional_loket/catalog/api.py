@@ -15,6 +15,7 @@ from ..extensions import csrf, db
 from ..tenancy import services as tenancy_services
 from ..web.urls import portal_url
 from . import search
+from .cache import cached
 from .models import CatalogAvailability, CatalogLocation
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -72,6 +73,7 @@ def _location_json(row: dict, *, detail: bool = False) -> dict:
 
 @bp.route("/locations")
 @public
+@cached
 def locations():
     try:
         per_page = int(request.args.get("per_page", search.PER_PAGE))
@@ -95,6 +97,7 @@ def locations():
 
 @bp.route("/locations/<location_id>")
 @public
+@cached
 def location(location_id: str):
     try:
         key = uuid.UUID(location_id)
@@ -129,6 +132,7 @@ def location(location_id: str):
 
 @bp.route("/municipalities")
 @public
+@cached
 def municipalities():
     return _json({"items": [
         {"slug": t.slug, "name": t.name, "nis_code": t.nis_code, "portal": portal_url(t),

@@ -14,6 +14,7 @@ from ..accounts.policy import public
 from ..extensions import db
 from ..tenancy import services as tenancy_services
 from . import labels, search
+from .cache import cached
 from .models import CatalogLocation, Location
 
 bp = Blueprint("catalog", __name__, template_folder="templates", static_folder="static",
@@ -46,6 +47,7 @@ def search_url(**changes) -> str:
 
 @bp.route("/zoeken")
 @public
+@cached
 def search_page():
     tenant = g.tenant
     default = (tenant.slug,) if tenant is not None else ()
