@@ -35,6 +35,9 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/tenants.py
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/submit.py
+	$(BIN)/python bench/ranked_list.py --gc-freeze
 
 clean:
 	rm -rf $(VENV) node_modules instance
