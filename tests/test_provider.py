@@ -3,13 +3,16 @@ profile, exports — and staff of one location never reach another's application
 
 import csv
 import io
+import re
 import threading
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from regional_loket.catalog.models import (
@@ -18,6 +21,7 @@ from regional_loket.catalog.models import (
     CatalogLocation,
     Location,
 )
+from regional_loket.catalog.search import add_months
 from regional_loket.database import utcnow
 from regional_loket.extensions import db
 from regional_loket.provider import ranking
@@ -29,58 +33,180 @@ from regional_loket.tenancy import tenant_scope
 from .conftest import host_url, login
 from .test_requests import START, TODAY, _application, _submit, world  # noqa: F401 — fixture
 
-# --- ranking properties ------------------------------------------------------------------------
+# --- ranking properties, against the database ----------------------------------------------------
 
 FLAGS = ("needs_care_for_work", "single_parent", "low_income", "foster_child", "sibling_here")
 BEFORE_2024 = ["care_for_work", "single_parent", "low_income", "foster_child", "sibling_here"]
 OF_2024 = ["care_for_work", "sibling_here", "foster_child", "single_parent", "low_income"]
+# The test's own reading of the rules: which declaration answers which criterion, and the labels.
+DECLARED_BY = dict(zip(BEFORE_2024, FLAGS, strict=True))
+OWN = {"code": "kind-van-een-personeelslid", "label": "Kind van een personeelslid"}
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+MONTHS = (START, add_months(START, 1))
+PROPERTY = settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None, max_examples=30)
 
 
-def _fake(declarations: dict, minutes: int) -> Application:
-    return Application(id=uuid.uuid4(), snapshot={"declarations": declarations}, flags={},
-                       submitted_at=T0 + timedelta(minutes=minutes))
+@pytest.fixture
+def place(make_tenant, make_location):
+    """An income-tariff location with one criterion of its own (its tenant, its id)."""
+    tenant = make_tenant()
+    location = make_location(tenant, extra_criteria=[OWN])
+    return tenant, location.id
 
 
-applications = st.lists(
-    st.tuples(st.fixed_dictionaries({f: st.booleans() for f in FLAGS}), st.integers(0, 10_000)),
-    min_size=0, max_size=25,
-).map(lambda items: [_fake(d, m) for d, m in items])
+def _row(location_id, *, declarations=None, flags=None, minutes=0, id=None, month=START, group="baby",
+         status=Status.SUBMITTED, first_name="Kind", last_name="Test", care_plan=None, snapshot=None) -> Application:
+    return Application(
+        id=id or uuid.uuid4(), request_id=uuid.uuid4(), location_id=location_id, rank=1, status=status,
+        snapshot=snapshot if snapshot is not None else {
+            "declarations": declarations or {}, "care_plan": care_plan or {"1": "full"},
+            "child": {"first_name": first_name, "last_name": last_name}},
+        submitted_at=T0 + timedelta(minutes=minutes), start_month=month, age_group=group, flags=flags or {})
 
 
-@given(applications)
-def test_ranking_is_deterministic(apps):
-    once = [r.application.id for r in ranking.rank(apps, BEFORE_2024)]
-    again = [r.application.id for r in ranking.rank(list(reversed(apps)), BEFORE_2024)]
+@contextmanager
+def _inserted(place, rows):
+    """The rows inserted in a savepoint, with the place's tenant bound; rolled back afterwards.
+    Yields the location (read inside the savepoint: the rollback expires what it touched)."""
+    tenant, location_id = place
+    savepoint = db.session.begin_nested()
+    try:
+        with tenant_scope(db.session, tenant):
+            db.session.add_all(rows)
+            db.session.flush()
+            yield db.session.get(Location, location_id)
+    finally:
+        savepoint.rollback()
+
+
+def _oracle(specs, criteria) -> list[tuple]:
+    """The order the rules prescribe, computed here: per list (month, age group), criteria met
+    in order (only a JSON true counts), then submission time, then id; as (list, id) pairs."""
+
+    def met(spec, criterion):
+        if criterion in DECLARED_BY:
+            declarations = spec["declarations"]
+            return isinstance(declarations, dict) and declarations.get(DECLARED_BY[criterion]) is True
+        return spec["flags"].get(criterion) is True
+
+    return [((s["month"], s["group"]), s["id"]) for s in sorted(specs, key=lambda s: (
+        s["month"], s["group"], tuple(not met(s, c) for c in criteria), s["minutes"], str(s["id"])))]
+
+
+def _from(location_id, spec) -> Application:
+    snapshot = {"declarations": spec["declarations"], "child": {"first_name": "Kind", "last_name": "Test"}}
+    return _row(location_id, id=spec["id"], flags=spec["flags"], minutes=spec["minutes"], month=spec["month"],
+                group=spec["group"], snapshot=snapshot)
+
+
+def _order(ranked) -> list[tuple]:
+    return [((r.application.start_month, r.application.age_group), r.application.id) for r in ranked]
+
+
+# Mostly booleans and missing keys; now and then what no form would write.
+malformed = st.one_of(st.none(), st.integers(-2, 2), st.sampled_from(["true", "ja", "", "1"]),
+                      st.lists(st.booleans(), max_size=2), st.just({"value": True}))
+declaration_values = st.one_of(st.booleans(), st.booleans(), st.booleans(), malformed)
+specs = st.lists(st.fixed_dictionaries({
+    "id": st.uuids(),
+    "declarations": st.one_of(st.dictionaries(st.sampled_from(FLAGS), declaration_values, max_size=5),
+                              st.sampled_from(["ja", 1, [True]])),
+    "flags": st.one_of(st.just({}), st.fixed_dictionaries({OWN["code"]: declaration_values})),
+    "minutes": st.integers(0, 6),  # few distinct times: ties are common
+    "month": st.sampled_from(MONTHS),
+    "group": st.sampled_from(["baby", "toddler"]),
+}), max_size=20, unique_by=lambda s: s["id"])
+
+
+@PROPERTY
+@given(specs)
+def test_ranking_is_deterministic(place, items):
+    with _inserted(place, [_from(place[1], s) for s in items]) as location:
+        once = ranking.all_lists(db.session, location, today=TODAY)
+        once = [(r.application.id, r.position, r.explanation) for r in once]
+    with _inserted(place, [_from(place[1], s) for s in reversed(items)]) as location:
+        again = ranking.all_lists(db.session, location, today=TODAY)
+        positions = {}
+        for r in again:
+            positions.setdefault((r.application.start_month, r.application.age_group), []).append(r.position)
+        again = [(r.application.id, r.position, r.explanation) for r in again]
     assert once == again
-    assert [r.position for r in ranking.rank(apps, BEFORE_2024)] == list(range(1, len(apps) + 1))
+    assert all(p == list(range(1, len(p) + 1)) for p in positions.values())
+    assert sum(len(p) for p in positions.values()) == len(items)
 
 
-@given(applications)
-def test_a_higher_tier_always_ranks_first_and_ties_go_by_submission(apps):
-    ranked = ranking.rank(apps, BEFORE_2024)
-    keys = [tuple(not ranking.meets(r.application, c) for c in BEFORE_2024) for r in ranked]
-    assert keys == sorted(keys)
-    for before, after in zip(ranked, ranked[1:], strict=False):
-        same = [ranking.meets(before.application, c) for c in BEFORE_2024] == \
-               [ranking.meets(after.application, c) for c in BEFORE_2024]
-        if same:
-            assert before.application.submitted_at <= after.application.submitted_at
+@PROPERTY
+@given(specs)
+def test_a_higher_tier_always_ranks_first_and_ties_go_by_submission_then_id(place, items):
+    with _inserted(place, [_from(place[1], s) for s in items]) as location:
+        ranked = ranking.all_lists(db.session, location, today=TODAY)
+        assert _order(ranked) == _oracle(items, BEFORE_2024 + [OWN["code"]])
+        for before, after in zip(ranked, ranked[1:], strict=False):
+            if (before.application.start_month, before.application.age_group, before.met) == (
+                    after.application.start_month, after.application.age_group, after.met):
+                assert (before.application.submitted_at, str(before.application.id)) < (
+                    after.application.submitted_at, str(after.application.id))
 
 
-@given(applications)
-def test_every_place_is_explained(apps):
-    for r in ranking.rank(apps, BEFORE_2024):
-        assert r.explanation.startswith(f"Plaats {r.position}.")
-        for criterion in r.met:
-            assert str(ranking.CRITERIA[criterion]) in r.explanation
+@PROPERTY
+@given(specs)
+def test_every_place_is_explained(place, items):
+    names = {**{c: str(ranking.CRITERIA[c]) for c in BEFORE_2024}, OWN["code"]: OWN["label"]}
+    with _inserted(place, [_from(place[1], s) for s in items]) as location:
+        for r in ranking.all_lists(db.session, location, today=TODAY):
+            assert r.explanation.startswith(f"Plaats {r.position}.")
+            assert r.reasons == tuple(names[c] for c in r.met)
+            for criterion in r.met:
+                assert names[criterion] in r.explanation
+            if not r.met:
+                assert "Voldoet aan geen voorrangsregel" in r.explanation
+            # The family's and the application page's view: the same place, the same words.
+            assert ranking.explain(db.session, r.application, today=TODAY) == r
 
 
-def test_a_change_of_policy_version_reranks_as_specified():
-    sibling = _fake({"sibling_here": True}, 1)
-    single = _fake({"single_parent": True}, 2)
-    assert [r.application for r in ranking.rank([sibling, single], BEFORE_2024)] == [single, sibling]
-    assert [r.application for r in ranking.rank([sibling, single], OF_2024)] == [sibling, single]
+@PROPERTY
+@given(specs)
+def test_a_change_of_policy_version_reranks_as_specified(place, items):
+    with _inserted(place, [_from(place[1], s) for s in items]) as location:
+        db.session.add(PriorityPolicy(code="flemish_next", name={"nl": "Volgende"}, criteria=OF_2024,
+                                      effective_from=TODAY + timedelta(days=30), tie_break="submitted_at",
+                                      annulled=False))
+        db.session.flush()
+        now = ranking.all_lists(db.session, location, today=TODAY)
+        later = ranking.all_lists(db.session, location, today=TODAY + timedelta(days=30))
+        assert _order(now) == _oracle(items, BEFORE_2024 + [OWN["code"]])
+        assert _order(later) == _oracle(items, OF_2024 + [OWN["code"]])
+
+
+def test_a_sibling_overtakes_a_single_parent_when_the_2024_order_applies(place):
+    sibling_id, single_id = uuid.uuid4(), uuid.uuid4()
+    rows = [_row(place[1], id=sibling_id, declarations={"sibling_here": True}, minutes=1),
+            _row(place[1], id=single_id, declarations={"single_parent": True}, minutes=2)]
+    with _inserted(place, rows) as location:
+        before = ranking.all_lists(db.session, location, today=TODAY)
+        db.session.add(PriorityPolicy(code="flemish_next", name={"nl": "Volgende"}, criteria=OF_2024,
+                                      effective_from=TODAY + timedelta(days=1), tie_break="submitted_at",
+                                      annulled=False))
+        db.session.flush()
+        after = ranking.all_lists(db.session, location, today=TODAY + timedelta(days=1))
+    assert [r.application.id for r in before] == [single_id, sibling_id]
+    assert [r.application.id for r in after] == [sibling_id, single_id]
+
+
+@PROPERTY
+@given(st.lists(st.tuples(malformed, malformed), min_size=1, max_size=10))
+def test_a_malformed_declaration_neither_raises_nor_counts(place, values):
+    rows = [_row(place[1], declarations=dict.fromkeys(FLAGS, declared), flags={OWN["code"]: flagged},
+                 minutes=minutes) for minutes, (declared, flagged) in enumerate(values)]
+    rows.append(_row(place[1], snapshot={"declarations": "ja"}, minutes=len(values)))
+    rows.append(_row(place[1], snapshot={}, flags=None, minutes=len(values) + 1))
+    ids = [row.id for row in rows]
+    with _inserted(place, rows) as location:
+        ranked = ranking.all_lists(db.session, location, today=TODAY)
+        page, total = ranking.list_page(db.session, location, START, "baby", today=TODAY)
+    assert [r.application.id for r in ranked] == ids  # submission order: nobody meets anything
+    assert all(not r.met and "Voldoet aan geen voorrangsregel" in r.explanation for r in ranked)
+    assert total == len(ids) and [r.application.id for r in page] == ids
 
 
 def test_policy_in_force_by_date(app):
@@ -99,6 +225,105 @@ def test_free_price_locations_rank_by_their_own_criteria_only():
     assert ranking.criteria_for(location, policy) == ["staff_child"]
     location.tariff = "income"
     assert ranking.criteria_for(location, policy) == BEFORE_2024 + ["staff_child"]
+
+
+def test_filters_keep_the_places_in_the_whole_list(place):
+    rows = [_row(place[1], minutes=n, first_name="Kind", last_name=f"Nummer{n}",
+                 status=Status.WAITLISTED if n % 2 else Status.SUBMITTED,
+                 care_plan={"1": "full", "3": "half" if n % 3 == 0 else "none"}) for n in range(1, 11)]
+    rows[6].snapshot = {**rows[6].snapshot, "child": {"first_name": "Zoë", "last_name": "Van_den%Berg"}}
+    with _inserted(place, rows) as location:
+        def shown(**filters):
+            page, total = ranking.list_page(db.session, location, START, "baby", today=TODAY, **filters)
+            assert total == len(page)
+            return [r.position for r in page]
+
+        assert shown() == list(range(1, 11))
+        assert shown(name="zoë van_DEN%b") == [7]  # the 7th, not the 1st of what is shown
+        assert shown(name="n_mmer") == [] and shown(name="%") == [7] and shown(name="_") == [7]
+        assert shown(name="kind nummer1") == [1, 10]
+        assert shown(status=Status.WAITLISTED) == [1, 3, 5, 7, 9]
+        assert shown(day="3") == [3, 6, 9] and shown(day="2") == []
+        assert shown(status=Status.SUBMITTED, day="3") == [6]
+        page, total = ranking.list_page(db.session, location, START, "baby", today=TODAY, offset=3, limit=3)
+        assert [r.position for r in page] == [4, 5, 6] and total == 10
+        page, total = ranking.list_page(db.session, location, START, "baby", today=TODAY, status=Status.WAITLISTED,
+                                        offset=50, limit=50)
+        assert page == [] and total == 5  # past the end: still the number there is
+
+
+@pytest.fixture
+def long_list(app, place, make_user):
+    """120 applications in one list of the place, and its staff logged in on its host."""
+    tenant, location_id = place
+    with tenant_scope(db.session, tenant):
+        db.session.add_all([_row(location_id, minutes=n, first_name="Kind", last_name=f"N{n:03d}",
+                                 status=Status.SUBMITTED if n % 4 else Status.IN_REVIEW)
+                            for n in range(1, 121)])
+    staff = make_user("provider_staff", tenant=tenant, locations=[location_id])
+    return _client_on(app, staff, tenant), tenant, location_id
+
+
+def _positions(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<tr class="utrecht-table__row">\s*<td class="utrecht-table__cell">(\d+)</td>',
+                                       html)]
+
+
+def test_the_ranked_list_comes_in_pages_of_fifty(long_list):
+    client, tenant, location_id = long_list
+    path = f"/opvang/{location_id}/"
+
+    def page(**query):
+        response = client.get(path, query_string=query, base_url=host_url(tenant))
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    first = page()
+    assert _positions(first) == list(range(1, 51)) and "Pagina 1 van 3" in first
+    assert "Vorige" not in first and "Volgende" in first
+    second = page(pagina=2)
+    assert _positions(second) == list(range(51, 101)) and "Pagina 2 van 3" in second
+    assert "Plaats 51. Voldoet aan geen voorrangsregel" in second
+    for beyond in (3, 4, 999999999999999999999):
+        last = page(pagina=beyond)
+        assert _positions(last) == list(range(101, 121)) and "Pagina 3 van 3" in last and "Volgende" not in last
+    for odd in ("0", "-2", "twee", ""):
+        assert _positions(page(pagina=odd)) == list(range(1, 51))
+    # Filtered: positions stay those of the whole list; past the filtered end, its last page.
+    reviewed = page(status="in_review", pagina=2)
+    assert _positions(reviewed) == list(range(4, 121, 4)) and "Pagina 1 van" not in reviewed
+
+
+def test_the_pager_keeps_the_list_and_its_filters(long_list):
+    client, tenant, location_id = long_list
+    html = client.get(f"/opvang/{location_id}/", query_string={
+        "maand": START.strftime("%Y-%m"), "groep": "baby", "status": "submitted", "dag": "1", "q": "kind n",
+        "pagina": 2}, base_url=host_url(tenant)).get_data(as_text=True)
+    # 90 submitted of 120: two pages; the second holds the 51st to the 90th of them.
+    submitted = [n for n in range(1, 121) if n % 4]
+    assert _positions(html) == submitted[50:] and "Pagina 2 van 2" in html
+    links = re.findall(r'href="([^"]*pagina=[^"]*)"', html)
+    assert len(links) == 1  # Vorige only
+    query = parse_qs(urlsplit(links[0].replace("&amp;", "&")).query)
+    assert query == {"maand": [START.strftime("%Y-%m")], "groep": ["baby"], "status": ["submitted"], "dag": ["1"],
+                     "q": ["kind n"], "pagina": ["1"]}
+
+
+def test_the_export_names_the_providers_own_criteria(app, place, make_user):
+    tenant, location_id = place
+    with tenant_scope(db.session, tenant):
+        db.session.add_all([
+            _row(location_id, minutes=1, first_name="Eerste", declarations={"needs_care_for_work": True}),
+            _row(location_id, minutes=2, first_name="Tweede", declarations={"needs_care_for_work": True},
+                 flags={OWN["code"]: True}, month=MONTHS[1])])
+    client = _client_on(app, make_user("provider_staff", tenant=tenant, locations=[location_id]), tenant)
+    response = client.get(f"/opvang/{location_id}/export.csv", base_url=host_url(tenant))
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    column = rows[0].index("voorrang")
+    assert [(r[0], r[2], r[column]) for r in rows[1:]] == [
+        ("1", "Eerste", str(ranking.CRITERIA["care_for_work"])),
+        ("1", "Tweede", f"{ranking.CRITERIA['care_for_work']}, Kind van een personeelslid")]
+    assert OWN["code"] not in response.get_data(as_text=True)
 
 
 # --- the back office ---------------------------------------------------------------------------
@@ -221,7 +446,6 @@ def test_rejection_needs_a_reason_in_the_page(app, world, staffed):  # noqa: F81
     assert refused.status_code == 422 and "Kies een reden" in refused.get_data(as_text=True)
     done = client.post(path, data={"action": "reject", "version": version, "reason": "no_place", "text": "Volzet."},
                        base_url=host_url(herent))
-    import re
     assert done.status_code == 302, re.findall(r"alert__message[^>]*>([^<]*)", done.get_data(as_text=True))
     db.session.expire_all()
     assert db.session.get(type(care.choices[0]), care.choices[0].id).status == "rejected"

@@ -4,16 +4,22 @@ For locations with an income-related tariff, the region's priority policy in for
 criteria in order, then the provider's own criteria, then the tie-break (submission time). Other
 locations rank by their own criteria and the tie-break. The explanation is the same text for
 staff and family.
+
+One implementation, in SQL: a window function numbers every list (location, start month, age
+group) of the waiting applications; filters, paging and the single application of
+:func:`explain` apply outside it, so a position is always the place in the whole list.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Text, cast, false, func, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session, aliased
 
 from ..requests.models import Application, Status
 from .models import PriorityPolicy
@@ -29,6 +35,7 @@ CRITERIA = {
 }
 _DECLARATION = {"care_for_work": "needs_care_for_work", "single_parent": "single_parent",
                 "low_income": "low_income", "foster_child": "foster_child", "sibling_here": "sibling_here"}
+_TRUE = literal_column("'true'::jsonb", JSONB)
 
 
 def policy_in_force(session: Session, on: date) -> PriorityPolicy | None:
@@ -42,21 +49,6 @@ def policy_in_force(session: Session, on: date) -> PriorityPolicy | None:
     ) or session.scalar(candidates.order_by(PriorityPolicy.effective_from.desc()).limit(1))
 
 
-def meets(application: Application, criterion: str) -> bool:
-    """The family's declarations answer the region's criteria; staff's flags the provider's own."""
-    if criterion in _DECLARATION:
-        return bool(application.snapshot.get("declarations", {}).get(_DECLARATION[criterion]))
-    return bool((application.flags or {}).get(criterion))
-
-
-@dataclass(frozen=True)
-class Ranked:
-    application: Application
-    position: int
-    met: tuple[str, ...]
-    explanation: str
-
-
 def criteria_for(location, policy: PriorityPolicy | None) -> list[str]:
     """The policy's criteria (income-related tariff only), then the provider's own."""
     own = [c["code"] for c in (getattr(location, "extra_criteria", None) or [])]
@@ -64,38 +56,115 @@ def criteria_for(location, policy: PriorityPolicy | None) -> list[str]:
     return regional + [c for c in own if c not in regional]
 
 
-def rank(applications: list[Application], criteria: list[str], labels: dict | None = None) -> list[Ranked]:
-    """Order one list (one location, start month and age group) and explain every place."""
-    labels = labels or {}
-    met_by = {a.id: tuple(c for c in criteria if meets(a, c)) for a in applications}
-    ordered = sorted(applications, key=lambda a: (
-        tuple(c not in met_by[a.id] for c in criteria), a.submitted_at, str(a.id)))
-    # Translated once per list, filled in per row: a list may hold a thousand applications.
-    with_criteria = str(_l("Plaats %(position)s. Voldoet aan: %(criteria)s. Bij gelijke voorrang telt het "
-                           "moment van aanvragen."))
-    without = str(_l("Plaats %(position)s. Voldoet aan geen voorrangsregel; de volgorde is die van het moment "
-                     "van aanvragen.") if criteria else _l("Plaats %(position)s, in volgorde van het moment van "
-                                                             "aanvragen."))
-    names = {c: str(labels.get(c) or CRITERIA.get(c, c)) for c in criteria}
-    ranked = []
-    for position, application in enumerate(ordered, 1):
-        met = met_by[application.id]
-        if met:
-            text = with_criteria % {"position": position, "criteria": ", ".join(names[c] for c in met)}
-        else:
-            text = without % {"position": position}
-        ranked.append(Ranked(application, position, met, text))
-    return ranked
+@dataclass(frozen=True)
+class Ranked:
+    application: Application
+    position: int
+    met: tuple[str, ...]  # the criteria met, as codes
+    explanation: str
+    reasons: tuple[str, ...] = ()  # the same criteria as the explanation names them
 
 
-def waiting_list(session: Session, location, start_month: date, age_group: str, *, today: date) -> list[Ranked]:
-    """The ranked list of one location for one start month and age group (bound tenant)."""
-    applications = list(session.scalars(select(Application).where(
-        Application.location_id == location.id, Application.start_month == start_month,
-        Application.age_group == age_group, Application.status.in_(WAITING))))
-    criteria = criteria_for(location, policy_in_force(session, today))
-    labels = {c["code"]: c.get("label") for c in (getattr(location, "extra_criteria", None) or [])}
-    return rank(applications, criteria, labels)
+def _meets(criterion: str):
+    """The family's declarations answer the region's criteria; staff's flags the provider's own.
+    Met only when the value is JSON ``true``: compared as JSONB, a malformed value (a string,
+    a number) never raises and never counts; a missing one is false."""
+    if criterion in _DECLARATION:
+        value = Application.snapshot["declarations"][_DECLARATION[criterion]]
+    else:
+        value = Application.flags[criterion]
+    return func.coalesce(value == _TRUE, false())
+
+
+def _ranked(location, criteria: Sequence[str], *where):
+    """The location's waiting applications (narrowed by ``where``), each numbered in its list,
+    with one ``met_<i>`` column per criterion."""
+    met = [_meets(c) for c in criteria]
+    position = func.row_number().over(
+        partition_by=(Application.start_month, Application.age_group),
+        order_by=[*(m.desc() for m in met), Application.submitted_at,
+                  cast(Application.id, Text).collate("C")])
+    columns = [position.label("position"), *(m.label(f"met_{i}") for i, m in enumerate(met))]
+    return select(Application, *columns).where(
+        Application.location_id == location.id, Application.status.in_(WAITING), *where,
+    ).subquery("ranked")
+
+
+class _Ranking:
+    """One call's ranking of a location: the criteria in force, their names and the two texts,
+    translated once per call and filled in per row (a list may hold a thousand applications)."""
+
+    def __init__(self, session: Session, location, today: date):
+        self.location = location
+        self.criteria = criteria_for(location, policy_in_force(session, today))
+        labels = {c["code"]: c.get("label") for c in (getattr(location, "extra_criteria", None) or [])}
+        self.names = {c: str(labels.get(c) or CRITERIA.get(c, c)) for c in self.criteria}
+        self.with_criteria = str(_l("Plaats %(position)s. Voldoet aan: %(criteria)s. Bij gelijke voorrang telt "
+                                    "het moment van aanvragen."))
+        self.without = str(_l("Plaats %(position)s. Voldoet aan geen voorrangsregel; de volgorde is die van het "
+                              "moment van aanvragen.") if self.criteria else _l(
+            "Plaats %(position)s, in volgorde van het moment van aanvragen."))
+
+    def select(self, *where):
+        """(the ranked subquery, the Application mapped onto it, the statement): filters on the
+        mapped Application go outside the numbering; ``total`` counts the rows they leave."""
+        ranked = _ranked(self.location, self.criteria, *where)
+        row = aliased(Application, ranked)
+        met = [ranked.c[f"met_{i}"] for i in range(len(self.criteria))]
+        return ranked, row, select(row, ranked.c.position, func.count().over().label("total"), *met)
+
+    def rows(self, result) -> tuple[list[Ranked], int | None]:
+        """The result as Ranked rows, each explained, and the total (None without rows)."""
+        rows, total = [], None
+        for application, position, count, *met in result:
+            total = count
+            codes = tuple(c for c, m in zip(self.criteria, met, strict=True) if m)
+            reasons = tuple(self.names[c] for c in codes)
+            if reasons:
+                text = self.with_criteria % {"position": position, "criteria": ", ".join(reasons)}
+            else:
+                text = self.without % {"position": position}
+            rows.append(Ranked(application, position, codes, text, reasons))
+        return rows, total
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_page(session: Session, location, start_month: date, age_group: str, *, today: date,
+              status: str | None = None, day: str | None = None, name: str | None = None,
+              offset: int = 0, limit: int | None = 50) -> tuple[list[Ranked], int]:
+    """One page of one list (bound tenant): the rows from ``offset`` (at most ``limit``) and how
+    many rows pass the filters. Filters narrow what is shown, never the positions: ``status``
+    (one of WAITING), ``day`` (ISO weekday "1"–"5" with care planned), ``name`` (part of the
+    child's first and last name, in any case)."""
+    ranking = _Ranking(session, location, today)
+    ranked, row, statement = ranking.select(Application.start_month == start_month,
+                                            Application.age_group == age_group)
+    filters = []
+    if status:
+        filters.append(row.status == status)
+    if day:
+        filters.append(func.coalesce(row.snapshot["care_plan"][day].astext, "none") != "none")
+    if name:
+        child = row.snapshot["child"]
+        full = func.concat_ws(" ", child["first_name"].astext, child["last_name"].astext)
+        filters.append(full.ilike(f"%{_escape_like(name)}%", escape="\\"))
+    statement = statement.where(*filters).order_by(ranked.c.position).offset(offset)
+    rows, total = ranking.rows(session.execute(statement if limit is None else statement.limit(limit)))
+    if total is None:  # nothing on this page; past the end there may still be rows before it
+        total = session.scalar(select(func.count()).select_from(ranked).where(*filters)) if offset else 0
+    return rows, total
+
+
+def all_lists(session: Session, location, *, today: date) -> list[Ranked]:
+    """Every list of the location, ranked and explained, in one statement: by start month,
+    age group and position (exports)."""
+    ranking = _Ranking(session, location, today)
+    ranked, _row, statement = ranking.select()
+    return ranking.rows(session.execute(
+        statement.order_by(ranked.c.start_month, ranked.c.age_group, ranked.c.position)))[0]
 
 
 def explain(session: Session, application: Application, *, today: date | None = None) -> Ranked | None:
@@ -103,8 +172,8 @@ def explain(session: Session, application: Application, *, today: date | None = 
     from ..catalog.models import Location
 
     location = session.get(Location, application.location_id)
-    for ranked in waiting_list(session, location, application.start_month, application.age_group,
-                               today=today or date.today()):
-        if ranked.application.id == application.id:
-            return ranked
-    return None
+    ranking = _Ranking(session, location, today or date.today())
+    ranked, _row, statement = ranking.select(Application.start_month == application.start_month,
+                                             Application.age_group == application.age_group)
+    rows, _total = ranking.rows(session.execute(statement.where(ranked.c.id == application.id)))
+    return rows[0] if rows else None

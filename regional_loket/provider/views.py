@@ -30,6 +30,7 @@ from . import forms, ranking, services
 bp = Blueprint("provider", __name__, url_prefix="/opvang", template_folder="templates")
 STAFF = (Role.PROVIDER_STAFF, Role.COORDINATOR, Role.ADMIN)
 OPEN = (Status.SUBMITTED, Status.IN_REVIEW, Status.WAITLISTED, Status.OFFERED)
+PAGE_SIZE = 50  # rows of a ranked list per page
 
 
 @register_back_office
@@ -86,23 +87,35 @@ def inbox(location_id: uuid.UUID):
         .group_by(Application.start_month, Application.age_group)
         .order_by(Application.start_month, Application.age_group)).all()
     chosen_month, chosen_group = _chosen_group(groups)
-    ranked = ranking.waiting_list(db.session, place, chosen_month, chosen_group, today=today()) if chosen_month else []
     status, day, text = request.args.get("status", ""), request.args.get("dag", ""), request.args.get("q", "")[:80]
-    if status in {s.value for s in ranking.WAITING}:
-        ranked = [r for r in ranked if r.application.status == status]
-    if day in {"1", "2", "3", "4", "5"}:
-        ranked = [r for r in ranked if r.application.snapshot.get("care_plan", {}).get(day, "none") != "none"]
-    if text:
-        needle = text.lower()
-        ranked = [r for r in ranked if needle in " ".join(
-            (r.application.snapshot["child"].get("first_name") or "", r.application.snapshot["child"].get("last_name") or "")).lower()]
+    status = status if status in {s.value for s in ranking.WAITING} else ""
+    day = day if day in {"1", "2", "3", "4", "5"} else ""
+    ranked, page, pages = [], 1, 1
+    if chosen_month:
+        size = next(n for m, grp, n in groups if (m, grp) == (chosen_month, chosen_group))
+        # Never past the last page: the list's size bounds it before the filters narrow it.
+        page = min(max(request.args.get("pagina", 1, type=int), 1), -(-size // PAGE_SIZE))
+
+        def one(page):
+            return ranking.list_page(db.session, place, chosen_month, chosen_group, today=today(), status=status,
+                                     day=day, name=text, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+
+        ranked, total = one(page)
+        pages = max(1, -(-total // PAGE_SIZE))
+        if page > pages:
+            page = pages
+            ranked, total = one(page)
     offered = list(db.session.scalars(select(Application).where(
         Application.location_id == place.id, Application.status == Status.OFFERED).order_by(Application.offer_deadline)))
     vulnerable, placements = services.vulnerable_share(db.session, [place.id], year=today().year)
     overdue_before = utcnow() - timedelta(days=_response_days())
+    filters = {"status": status, "dag": day, "q": text}
+    # What the pager's links keep: the list and its filters (the empty ones left out).
+    keep = {k: v for k, v in {"maand": chosen_month and chosen_month.strftime("%Y-%m"), "groep": chosen_group,
+                              **filters}.items() if v}
     return render_template("provider/inbox.html", place=place, groups=groups, month=chosen_month, group=chosen_group,
                            ranked=ranked, offered=offered, vulnerable=vulnerable, placements=placements,
-                           overdue_before=overdue_before, filters={"status": status, "dag": day, "q": text})
+                           overdue_before=overdue_before, filters=filters, page=page, pages=pages, keep=keep)
 
 
 def _chosen_group(groups):
@@ -181,8 +194,7 @@ def application(location_id: uuid.UUID, application_id: uuid.UUID):
 
 def _application_page(place, application_id, status):
     app_row = _application(place, application_id)
-    ranked = ranking.waiting_list(db.session, place, app_row.start_month, app_row.age_group, today=today())
-    mine = next((r for r in ranked if r.application.id == app_row.id), None)
+    mine = ranking.explain(db.session, app_row, today=today())
     held = services.held_places(db.session, place)
     return render_template(
         "provider/application.html", place=place, application=app_row, ranked=mine, free={
@@ -304,12 +316,8 @@ def _profile_changes(form) -> dict:
 @tenant_required
 def export(location_id: uuid.UUID, fmt: str):
     place = _location(location_id)
-    groups = db.session.execute(
-        select(Application.start_month, Application.age_group).distinct()
-        .where(Application.location_id == place.id, Application.status.in_(ranking.WAITING))
-        .order_by(Application.start_month, Application.age_group)).all()
-    ranked = [r for month, group in groups for r in ranking.waiting_list(db.session, place, month, group, today=today())]
-    rows = services.export_rows(ranked, explain=lambda r: ", ".join(str(ranking.CRITERIA.get(c, c)) for c in r.met))
+    ranked = ranking.all_lists(db.session, place, today=today())
+    rows = services.export_rows(ranked, explain=lambda r: ", ".join(r.reasons))
     name = f"wachtlijst-{re.sub(r'[^a-z0-9]+', '-', place.name.lower()).strip('-')}-{today():%Y%m%d}"
     if fmt == "csv":
         buffer = io.StringIO()
