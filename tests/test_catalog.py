@@ -301,3 +301,14 @@ def test_nearby_municipalities(region):
     assert search.nearby_municipalities(db.session, "herent") == ("herent", "leuven")
     assert search.nearby_municipalities(db.session, "opwijk") == ("opwijk",)
 
+
+
+def test_the_text_query_ors_only_distinct_configurations(app):
+    """Three copies of one prefix make the planner skip the GIN index; each distinct stem once."""
+    def parts(text):
+        query = search._ts_query(db.session, text)
+        return None if query is None else db.session.scalar(sa.select(sa.cast(query, sa.Text)))
+
+    assert parts("Zonnebloem") == "'zonnebloem':*"
+    assert parts("kinderen") == "'kinderen':* | 'kinder':*"  # simple, then Dutch; French adds nothing new
+    assert parts("  !! ") is None

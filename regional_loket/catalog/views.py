@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 from ..accounts.policy import public
 from ..extensions import db
 from ..tenancy import services as tenancy_services
+from ..tenancy.models import Tenant, TenantStatus
 from . import labels, search
 from .cache import cached
 from .models import CatalogLocation, Location
@@ -42,7 +43,9 @@ def search_url(**changes) -> str:
     """This search with ``changes``, as a URL. The arguments go in the query string as they are:
     never as url_for keywords, where names like ``_external`` or ``endpoint`` mean something."""
     query = urlencode(search_args(request.args, **changes), doseq=True)
-    return url_for("catalog.search_page") + (f"?{query}" if query else "")
+    if "search_path" not in g:  # a results page builds hundreds of these links
+        g.search_path = url_for("catalog.search_page")
+    return g.search_path + (f"?{query}" if query else "")
 
 
 @bp.route("/zoeken")
@@ -54,7 +57,9 @@ def search_page():
     query, problems = search.parse(request.args, session=db.session, today=today(),
                                    default_municipalities=default)
     result = search.run(db.session, query, today=today())
-    tenants = tenancy_services.list_tenants(db.session, include_archived=False)
+    # Names for the municipality filter: two columns, not 285 whole tenants.
+    tenants = db.session.execute(select(Tenant.slug, Tenant.name).where(Tenant.status == TenantStatus.ACTIVE)
+                                 .order_by(Tenant.name)).all()
     points = [{"lat": r["lat"], "lon": r["lon"], "name": r["name"], "url": location_link(r)} for r in result.rows]
     return render_template(
         "catalog/search.html", query=query, problems=problems, result=result, tenants=tenants, points=points,
