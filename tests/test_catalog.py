@@ -312,3 +312,32 @@ def test_the_text_query_ors_only_distinct_configurations(app):
     assert parts("Zonnebloem") == "'zonnebloem':*"
     assert parts("kinderen") == "'kinderen':* | 'kinder':*"  # simple, then Dutch; French adds nothing new
     assert parts("  !! ") is None
+
+
+def test_a_municipality_is_found_by_its_name_as_typed(region):
+    found, problems, _ = find(region, gemeente=["  opWIJK "])
+    assert found == ["O1"] and not problems
+    found, problems, _ = find(region, gemeente=["Herent", "herent", "Nergensland"])
+    assert set(found) == {"H1", "H2", "H3"}
+    assert "Nergensland" in str(problems["gemeente"])
+
+
+def test_a_large_region_offers_a_name_field_and_names_the_busiest_municipalities(client, region, monkeypatch):
+    """Hundreds of municipalities: no box per municipality, a facet of the busiest only."""
+    from regional_loket.catalog import views
+
+    small = client.get("/zoeken", base_url=host_url()).get_data(as_text=True)
+    assert 'id="g-opwijk"' in small and 'list="gemeenten"' not in small and "andere gemeente" not in small
+
+    monkeypatch.setattr(views, "CHECKLIST_MUNICIPALITIES", 2)
+    monkeypatch.setattr(views, "FACET_MUNICIPALITIES", 1)
+    page = client.get("/zoeken?gemeente=opwijk", base_url=host_url()).get_data(as_text=True)
+    assert 'id="g-opwijk"' in page and "checked" in page.split('id="g-opwijk"')[1].split(">")[0]
+    assert 'id="g-herent"' not in page  # not chosen: typed into the field instead
+    assert '<datalist id="gemeenten">' in page and '<option value="Leuven">' in page
+    facet = page.split('class="rl-facets"')[1].split("</div>")[0]
+    # Herent has the most (3 active locations); the other two are counted, not named.
+    assert "Herent (3)" in facet and "Leuven (2)" not in facet and "en 2 andere gemeenten" in facet
+
+    typed = client.get("/zoeken", query_string=[("gemeente", ""), ("gemeente", "Leuven")], base_url=host_url())
+    assert "Het Nestje" in typed.get_data(as_text=True) and "De Zonnebloem" not in typed.get_data(as_text=True)

@@ -122,17 +122,22 @@ def parse(args, *, session: Session, today: date, default_municipalities: tuple[
         q = q[:MAX_QUERY]
     values["q"] = q
 
-    known = {slug for (slug,) in session.execute(
-        select(Tenant.slug).where(Tenant.status == TenantStatus.ACTIVE))}
-    chosen = tuple(dict.fromkeys(_list(args, "gemeente")))
+    # A municipality by its slug (links, checkboxes) or its name as typed ("Sint-Genesius-Rode",
+    # "sint genesius rode"): a large region offers a name field instead of hundreds of boxes.
+    known = {}
+    for slug, name in session.execute(select(Tenant.slug, Tenant.name).where(Tenant.status == TenantStatus.ACTIVE)):
+        known.setdefault(" ".join(_TOKEN.findall(fold(name))), slug)
+        known[slug] = slug
+    chosen = _list(args, "gemeente")
     if "gemeente" not in args and default_municipalities:
-        chosen = default_municipalities
-    unknown = [slug for slug in chosen if slug not in known]
+        chosen = list(default_municipalities)
+    found = {given: known.get(given) or known.get(" ".join(_TOKEN.findall(fold(given)))) for given in chosen}
+    unknown = [given for given, slug in found.items() if slug is None]
     if unknown:
         # gettext, not _l: a lazy string counts as safe HTML in templates (LazyString.__html__),
         # and this one carries the visitor's own text, which must be escaped like any other.
         problems["gemeente"] = gettext("Deze gemeente kennen we niet: %(names)s.", names=", ".join(unknown[:3])[:80])
-    values["municipalities"] = tuple(slug for slug in chosen if slug in known)
+    values["municipalities"] = tuple(dict.fromkeys(slug for slug in found.values() if slug is not None))
     values["nearby"] = args.get("nabij") in ("1", "on", "true")
 
     postcode = args.get("postcode", "").strip()

@@ -22,6 +22,10 @@ bp = Blueprint("catalog", __name__, template_folder="templates", static_folder="
                static_url_path="/static/catalog")
 
 
+FACET_MUNICIPALITIES = 12  # municipalities named in the results' facet, most results first
+CHECKLIST_MUNICIPALITIES = 30  # up to this many, the filter is a box per municipality
+
+
 def today() -> date:
     return date.today()
 
@@ -60,11 +64,18 @@ def search_page():
     # Names for the municipality filter: two columns, not 285 whole tenants.
     tenants = db.session.execute(select(Tenant.slug, Tenant.name).where(Tenant.status == TenantStatus.ACTIVE)
                                  .order_by(Tenant.name)).all()
+    # A region of hundreds of municipalities: the facet names those with most results, the
+    # filter offers a name field instead of a box per municipality.
+    facet = result.by_municipality
+    if len(facet) > FACET_MUNICIPALITIES:
+        facet = sorted(facet, key=lambda item: (-item[2], item[1]))[:FACET_MUNICIPALITIES]
     points = [{"lat": r["lat"], "lon": r["lon"], "name": r["name"], "url": location_link(r)} for r in result.rows]
     return render_template(
         "catalog/search.html", query=query, problems=problems, result=result, tenants=tenants, points=points,
         labels=labels, tile_url=current_app.config.get("MAP_TILE_URL"),
         tile_attribution=current_app.config.get("MAP_TILE_ATTRIBUTION"), today=today(),
+        facet_municipalities=facet, more_municipalities=len(result.by_municipality) - len(facet),
+        checklist_max=CHECKLIST_MUNICIPALITIES,
     )
 
 
