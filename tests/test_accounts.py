@@ -257,3 +257,18 @@ def test_cli_creates_an_administrator(runner):
     assert weak.exit_code == 1 and "te kort" in weak.output
     wrong = runner.invoke(args=["accounts", "grant", "boss@example.be", "coordinator"])
     assert wrong.exit_code == 1 and "needs municipality" in wrong.output
+
+
+def test_the_user_list_pages_and_its_pager_keeps_the_search(client, make_user):
+    from regional_loket.admin.views import PER_PAGE
+
+    admin = make_user("admin")
+    for number in range(PER_PAGE + 2):
+        make_user(email=f"pager-{number:02d}@pager.example.be")
+    login(client, admin)
+    first = client.get("/beheer/regio/gebruikers", query_string={"q": "pager.example"}, base_url=host_url())
+    html = first.get_data(as_text=True)
+    assert first.status_code == 200 and html.count("@pager.example.be") == PER_PAGE
+    assert "Pagina 1 van 2" in html and 'href="/beheer/regio/gebruikers?q=pager.example&amp;page=2"' in html
+    second = client.get("/beheer/regio/gebruikers?q=pager.example&page=2", base_url=host_url()).get_data(as_text=True)
+    assert second.count("@pager.example.be") == 2 and "Pagina 2 van 2" in second and "Volgende" not in second
