@@ -341,3 +341,14 @@ def test_a_large_region_offers_a_name_field_and_names_the_busiest_municipalities
 
     typed = client.get("/zoeken", query_string=[("gemeente", ""), ("gemeente", "Leuven")], base_url=host_url())
     assert "Het Nestje" in typed.get_data(as_text=True) and "De Zonnebloem" not in typed.get_data(as_text=True)
+
+
+def test_a_folded_filter_group_opens_when_it_holds_a_message(client, region):
+    """A message inside a closed <details> would go unseen."""
+    def opened(html):
+        return [part.split(">")[0].endswith(" open") for part in html.split('<details class="rl-details"')[1:]]
+
+    assert opened(client.get("/zoeken", base_url=host_url(region["tenants"]["herent"])).get_data(as_text=True)) == [False, False]
+    bad = client.get("/zoeken", query_string={"gemeente": "Nergensland", "open_voor": "25u"},
+                     base_url=host_url(region["tenants"]["herent"])).get_data(as_text=True)
+    assert opened(bad) == [True, True] and "Nergensland" in bad
