@@ -30,6 +30,10 @@ MAIL_FROM = "Regionaal Loket Kinderopvang <noreply@localhost>"
 # Without SMTP_HOST, notifications stay pending in the outbox ("no SMTP server configured") and
 # go out once it is set. `make run` starts a local mail sink and sets it for you.
 
+# Sent and finally failed notifications are deleted after this many days (they hold the
+# recipient's address and what the mail said); pending ones are never deleted.
+NOTIFICATION_RETENTION_DAYS = 90
+
 # The rq queue that `flask worker` works and the app enqueues on.
 JOBS_QUEUE = "loket"
 # Development only: where the mail sink stores .eml files, shown at /dev/mailbox

@@ -382,3 +382,42 @@ def test_dev_mailbox_is_never_registered_in_production(make_outbox_app, tmp_path
     app = make_outbox_app(ENV="production", MAILBOX_DIR=str(tmp_path), SESSION_COOKIE_SECURE=False)
     assert "dev_mailbox.index" not in app.view_functions
 
+
+
+# --- retention -----------------------------------------------------------------------------
+
+
+def test_finished_notifications_are_purged_after_the_retention_period(outbox_app):
+    from datetime import timedelta
+
+    from regional_loket.database import utcnow
+    from regional_loket.notifications import jobs as notification_jobs
+
+    long_ago = utcnow() - timedelta(days=outbox_app.config["NOTIFICATION_RETENTION_DAYS"] + 10)
+    recently = utcnow() - timedelta(days=10)
+    with outbox_app.app_context():
+        made = {name: add() for name in ("old_sent", "recent_sent", "old_failed", "old_pending")}
+        db.session.flush()
+        for name, (state, sent_at, touched) in {
+            "old_sent": ("sent", long_ago, long_ago), "recent_sent": ("sent", recently, recently),
+            "old_failed": ("failed", None, long_ago), "old_pending": ("pending", None, long_ago),
+        }.items():
+            made[name].state, made[name].sent_at, made[name].updated_at = state, sent_at, touched
+        db.session.commit()
+        keys = {name: n.idempotency_key for name, n in made.items()}
+
+    result = outbox_app.test_cli_runner().invoke(args=["notifications", "purge"])
+    assert result.exit_code == 0 and result.output.startswith("purged: "), result.output
+    assert int(result.output.split()[1]) >= 2
+    with outbox_app.app_context():
+        left = {name for name, key in keys.items() if rows(key)}
+    # Delivered or given up long ago: gone. Recent, or still to be delivered: kept.
+    assert left == {"recent_sent", "old_pending"}
+    assert notification_jobs.purge(outbox_app) == 0  # nothing more to do
+
+
+def test_the_purge_runs_on_the_schedule(outbox_app):
+    from regional_loket import jobs as job_plumbing
+
+    periodic = {job_id: every for job_id, _, every in job_plumbing._state(outbox_app).periodic}
+    assert periodic["periodic-purge_old_notifications"] == 3600

@@ -24,6 +24,15 @@ def relay_command():
     click.echo(f"enqueued: {count}")
 
 
+@notifications.command("purge")
+@with_appcontext
+def purge_command():
+    """Delete sent and failed notifications older than NOTIFICATION_RETENTION_DAYS (what the
+    scheduler does every hour)."""
+    count = jobs.purge(current_app._get_current_object())
+    click.echo(f"purged: {count}")
+
+
 @notifications.command("list")
 @click.option("--state", type=click.Choice([s.value for s in NotificationState]), default=None,
               help="Only notifications in this state.")

@@ -21,7 +21,7 @@ import logging
 import smtplib
 import ssl
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from .. import jobs
 from ..database import utcnow
 from ..extensions import db
+from . import services
 from .models import Notification, NotificationState
 from .services import render
 
@@ -72,6 +73,11 @@ def deliver(notification_id: str) -> str:
 def relay_outbox() -> int:
     """Enqueue a delivery for every pending notification that is due; returns how many."""
     return relay(jobs.job_app())
+
+
+def purge_old_notifications() -> int:
+    """Retention: finished notifications older than ``NOTIFICATION_RETENTION_DAYS`` go."""
+    return purge(jobs.job_app())
 
 
 # --- the work, on an explicit app ---------------------------------------------------------
@@ -203,3 +209,13 @@ def send(app: Flask, message: EmailMessage) -> None:
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()
+
+
+def purge(app: Flask, *, now: datetime | None = None) -> int:
+    days = int(app.config["NOTIFICATION_RETENTION_DAYS"])
+    with app.app_context():
+        count = services.purge_finished(db.session, before=(now or utcnow()) - timedelta(days=days))
+        db.session.commit()
+    if count:
+        log.info("purged %d finished notification(s) older than %d days", count, days)
+    return count

@@ -12,12 +12,13 @@ import json
 import re
 import uuid
 from contextlib import nullcontext
+from datetime import datetime
 
 from flask import Flask, current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from jinja2 import TemplateNotFound
-from sqlalchemy import event, select
+from sqlalchemy import and_, delete, event, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, scoped_session
 
@@ -116,6 +117,16 @@ def list_notifications(session: Session, *, state: str | None = None, limit: int
 # --- rendering ---------------------------------------------------------------------------
 
 _BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")
+
+
+def purge_finished(session: Session, *, before: datetime) -> int:
+    """Delete sent and finally failed notifications last touched before ``before``: a mail keeps
+    the recipient's address and what it said about their child, and once delivered (or given
+    up on) the outbox has no reason to keep it. Pending ones are never purged. Returns how many."""
+    return session.execute(delete(Notification).where(or_(
+        and_(Notification.state == NotificationState.SENT, Notification.sent_at < before),
+        and_(Notification.state == NotificationState.FAILED, Notification.updated_at < before),
+    ))).rowcount
 
 
 def render(app: Flask, notification: Notification) -> tuple[str, str, str]:
