@@ -1,4 +1,4 @@
-"""Helpers shared by ``bench/submit.py`` and ``bench/ranked_list.py`` (and only those two).
+"""Helpers shared by ``bench/search.py``, ``bench/submit.py`` and ``bench/ranked_list.py``.
 
 The scratch database, the app as the tests configure it, tenants with demo-like locations,
 parent accounts without paying argon2 per account, percentiles and the markdown table.
@@ -47,6 +47,15 @@ BUILD_BATCH = 25  # tenants per commit while building
 
 class BenchError(RuntimeError):
     """A step did not do what it should; the figures would be meaningless."""
+
+
+def run_main(main: Callable[[], int], name: str) -> None:
+    """``sys.exit(main())``, with a failed step said in one line instead of a traceback."""
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"bench/{name}: {exc}", file=sys.stderr)
+        sys.exit(1)
 
 
 # --- the database and the app -----------------------------------------------------------------

@@ -37,7 +37,6 @@ import argparse
 import gc
 import random
 import re
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -65,6 +64,7 @@ from _common import (
     password_hash,
     profile,
     ratio_figures,
+    run_main,
     scratch_dir,
     table,
     timed,
@@ -507,4 +507,4 @@ def run(app, args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main, "ranked_list.py")

@@ -77,6 +77,7 @@ from _common import (
     machine,
     postcodes_for,
     profile,
+    run_main,
     write_json,
 )
 
@@ -676,8 +677,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"bench/search.py: {exc}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main, "search.py")

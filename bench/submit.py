@@ -55,6 +55,7 @@ from _common import (
     national_number,
     profile,
     ratio_figures,
+    run_main,
     schemas_of,
     scratch_dir,
     table,
@@ -338,4 +339,4 @@ def run(app, args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main, "submit.py")

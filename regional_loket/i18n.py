@@ -40,8 +40,9 @@ def translate():
 def update_command():
     """Extract messages, merge them into every catalog and fill the Dutch source catalog."""
     extract()
+    # The same line width as the source catalog, so an update only shows what changed.
     _pybabel("update", "-i", str(POT), "-d", str(TRANSLATIONS), "--no-fuzzy-matching",
-             "--ignore-obsolete")
+             "--ignore-obsolete", "--width", "100")
     POT.unlink()
     fill_source_catalog()
     missing = {lang: len(untranslated(lang)) for lang in ("fr", "en")}

@@ -161,7 +161,7 @@ def _location_id(app, tenant) -> uuid.UUID:
 
 
 def _entry(size: int) -> Entry:
-    return Entry(b"x" * size, (), False)
+    return Entry(b"x" * size, ())
 
 
 def test_the_cache_keeps_the_most_recently_used_within_its_size():

@@ -95,7 +95,6 @@ class Generation:
 class Entry:
     body: bytes
     headers: tuple[tuple[str, str], ...]
-    conditional: bool  # answered with an ETag: revalidate If-None-Match on every hit
 
 
 class AnswerCache:
@@ -166,10 +165,10 @@ def cached(view: Callable) -> Callable:
         if entry is None:
             response = make_response(view(*args, **kwargs))
             if response.status_code == 200 and "Set-Cookie" not in response.headers:
-                entry = Entry(response.get_data(), tuple(response.headers.items()), response.get_etag()[0] is not None)
-                cache.put(key, generation, entry)
+                cache.put(key, generation, Entry(response.get_data(), tuple(response.headers.items())))
             return response
         response = current_app.response_class(entry.body, status=200, headers=list(entry.headers))
-        return response.make_conditional(request) if entry.conditional else response
+        # An answer with an ETag is revalidated against If-None-Match on every hit.
+        return response.make_conditional(request) if "ETag" in response.headers else response
 
     return wrapper

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
+from ..tenancy import services as tenancy_services
 from ..tenancy.models import Postcode, Tenant, TenantStatus
 from .mirror import fold
 from .models import AGE_GROUP_MONTHS, AgeGroup, CatalogAvailability, CatalogLocation, Kind, Tariff
@@ -111,8 +112,15 @@ def _time(text: str) -> time | None:
         return None
 
 
-def parse(args, *, session: Session, today: date, default_municipalities: tuple[str, ...] = ()) -> tuple[Search, dict]:
-    """Read a search from request arguments; problems are translated messages per field."""
+def _name_key(text: str) -> str:
+    """A municipality name as typed, compared without case, accents or punctuation."""
+    return " ".join(_TOKEN.findall(fold(text)))
+
+
+def parse(args, *, session: Session, today: date, default_municipalities: tuple[str, ...] = (),
+          municipalities: list | None = None) -> tuple[Search, dict]:
+    """Read a search from request arguments; problems are translated messages per field.
+    ``municipalities``: the active (slug, name) pairs, when the caller has them already."""
     problems: dict[str, object] = {}
     values: dict = {}
 
@@ -125,13 +133,13 @@ def parse(args, *, session: Session, today: date, default_municipalities: tuple[
     # A municipality by its slug (links, checkboxes) or its name as typed ("Sint-Genesius-Rode",
     # "sint genesius rode"): a large region offers a name field instead of hundreds of boxes.
     known = {}
-    for slug, name in session.execute(select(Tenant.slug, Tenant.name).where(Tenant.status == TenantStatus.ACTIVE)):
-        known.setdefault(" ".join(_TOKEN.findall(fold(name))), slug)
+    for slug, name in tenancy_services.active_names(session) if municipalities is None else municipalities:
+        known.setdefault(_name_key(name), slug)
         known[slug] = slug
     chosen = _list(args, "gemeente")
     if "gemeente" not in args and default_municipalities:
         chosen = list(default_municipalities)
-    found = {given: known.get(given) or known.get(" ".join(_TOKEN.findall(fold(given)))) for given in chosen}
+    found = {given: known.get(given) or known.get(_name_key(given)) for given in chosen}
     unknown = [given for given, slug in found.items() if slug is None]
     if unknown:
         # gettext, not _l: a lazy string counts as safe HTML in templates (LazyString.__html__),
@@ -374,7 +382,7 @@ _SHOWN = ("location_id", "name", "organiser", "kind", "street", "number", "postc
           "day_price", "special_care", "accepts_online", "description")
 
 
-def run(session: Session, search: Search, *, today: date, per_page: int = PER_PAGE, facets: bool = True) -> Result:
+def run(session: Session, search: Search, *, today: date, per_page: int = PER_PAGE) -> Result:
     c = CatalogLocation
     # Every search statement touches a few thousand rows at most: starting a parallel worker
     # costs more than it saves (4 ms of 9 at 6,000 locations), and under load the other
@@ -408,7 +416,7 @@ def run(session: Session, search: Search, *, today: date, per_page: int = PER_PA
         "name": [],
     }[search.sort] + [c.name, c.location_id]
 
-    total, by_municipality, by_kind = _counts(session, where, facets=facets)
+    total, by_municipality, by_kind = _counts(session, where)
     pages = max(1, math.ceil(total / per_page))
     page = min(search.page, pages)
     # Sort the matches narrow (id and sort keys), then fetch the wide columns of one page only.
@@ -428,14 +436,10 @@ def run(session: Session, search: Search, *, today: date, per_page: int = PER_PA
                   by_kind=by_kind, months=[add_months(month_start(today), i) for i in range(18)])
 
 
-def _counts(session: Session, where: _Where, *, facets: bool) -> tuple[int, list, dict]:
+def _counts(session: Session, where: _Where) -> tuple[int, list, dict]:
     """The total and both facets in one pass over the matches (GROUPING SETS): the municipality
     facet counts without the municipality filter, the type facet without the type filter."""
     c = CatalogLocation
-    if not facets:
-        total = session.scalar(select(func.count()).select_from(c).join(Tenant, Tenant.id == c.tenant_id)
-                               .where(and_(*where.all)))
-        return total, [], {}
     statement = (
         select(func.grouping(Tenant.slug, c.kind).label("level"), Tenant.slug, Tenant.name, c.kind,
                func.count().filter(and_(where.municipality, where.kind)).label("total"),

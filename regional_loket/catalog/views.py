@@ -46,9 +46,9 @@ def search_url(**changes) -> str:
     """This search with ``changes``, as a URL. The arguments go in the query string as they are:
     never as url_for keywords, where names like ``_external`` or ``endpoint`` mean something."""
     query = urlencode(search_args(request.args, **changes), doseq=True)
-    if "search_path" not in g:  # a results page builds hundreds of these links
-        g.search_path = url_for("catalog.search_page")
-    return g.search_path + (f"?{query}" if query else "")
+    if "search_page_url" not in g:  # a results page builds hundreds of these links
+        g.search_page_url = url_for("catalog.search_page")
+    return g.search_page_url + (f"?{query}" if query else "")
 
 
 @bp.route("/zoeken")
@@ -57,10 +57,10 @@ def search_url(**changes) -> str:
 def search_page():
     tenant = g.tenant
     default = (tenant.slug,) if tenant is not None else ()
+    tenants = tenancy_services.active_names(db.session)  # for the filter list, and to check the choice
     query, problems = search.parse(request.args, session=db.session, today=today(),
-                                   default_municipalities=default)
+                                   default_municipalities=default, municipalities=tenants)
     result = search.run(db.session, query, today=today())
-    tenants = tenancy_services.active_names(db.session)
     # A region of hundreds of municipalities: the facet names those with most results, the
     # filter offers a name field instead of a box per municipality.
     facet = result.by_municipality
