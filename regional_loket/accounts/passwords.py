@@ -6,11 +6,15 @@ import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, appcontext_pushed
 from flask_babel import lazy_gettext as _l
 
 MIN_LENGTH = 12
 MAX_LENGTH = 200
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# argon2id; the cost comes from the settings PASSWORD_HASH_* (config/default.py: the library's
+# recommended RFC 9106 parameters). Verifying reads the cost from the hash itself, so hashes made
+# with other parameters still verify (and are re-hashed at the next login).
+_hasher = PasswordHasher()
 
 RULE = _l(
     "Minstens 12 tekens. Een zin van enkele woorden is makkelijk te onthouden en sterk, "
@@ -31,6 +35,31 @@ _COMMON = {
 }
 _KEYBOARD_ROWS = ("qwertyuiop", "azertyuiop", "asdfghjkl", "qsdfghjklm", "zxcvbnm", "wxcvbn",
                   "1234567890", "abcdefghijklmnopqrstuvwxyz")
+
+
+def hasher_for(config) -> PasswordHasher:
+    """The argon2id hasher for these settings (a mapping with the PASSWORD_HASH_* keys)."""
+    return PasswordHasher(time_cost=config["PASSWORD_HASH_TIME_COST"],
+                          memory_cost=config["PASSWORD_HASH_MEMORY_KIB"],
+                          parallelism=config["PASSWORD_HASH_PARALLELISM"])
+
+
+def init_app(app: Flask) -> None:
+    """Hash with this app's parameters. The hasher is module-level so the services, the CLI and
+    the jobs call ``hash_password`` without an app; it follows whichever app's context is pushed,
+    so a second app in the same process (tests, bench) never leaves its cost behind for the first."""
+    hasher = app.extensions["password_hasher"] = hasher_for(app.config)
+    _use(hasher)
+    appcontext_pushed.connect(_on_app_context, app, weak=False)
+
+
+def _on_app_context(app: Flask, **_) -> None:
+    _use(app.extensions["password_hasher"])
+
+
+def _use(hasher: PasswordHasher) -> None:
+    global _hasher
+    _hasher = hasher
 
 
 def hash_password(password: str) -> str:

@@ -94,9 +94,9 @@ class _Ranking:
     """One call's ranking of a location: the criteria in force, their names and the two texts,
     translated once per call and filled in per row (a list may hold a thousand applications)."""
 
-    def __init__(self, session: Session, location, today: date):
+    def __init__(self, session: Session, location, today: date, policy: PriorityPolicy | None = None):
         self.location = location
-        self.criteria = criteria_for(location, policy_in_force(session, today))
+        self.criteria = criteria_for(location, policy or policy_in_force(session, today))
         labels = {c["code"]: c.get("label") for c in (getattr(location, "extra_criteria", None) or [])}
         self.names = {c: str(labels.get(c) or CRITERIA.get(c, c)) for c in self.criteria}
         self.with_criteria = str(_l("Plaats %(position)s. Voldoet aan: %(criteria)s. Bij gelijke voorrang telt "
@@ -167,12 +167,14 @@ def all_lists(session: Session, location, *, today: date) -> list[Ranked]:
         statement.order_by(ranked.c.start_month, ranked.c.age_group, ranked.c.position)))[0]
 
 
-def explain(session: Session, application: Application, *, today: date | None = None) -> Ranked | None:
-    """This application's place in its list and why (bound tenant); None when not waiting."""
+def explain(session: Session, application: Application, *, today: date | None = None,
+            policy: PriorityPolicy | None = None) -> Ranked | None:
+    """This application's place in its list and why (bound tenant); None when not waiting.
+    ``policy``: the one in force on ``today``, when the caller explains several at once."""
     from ..catalog.models import Location
 
     location = session.get(Location, application.location_id)
-    ranking = _Ranking(session, location, today or date.today())
+    ranking = _Ranking(session, location, today or date.today(), policy)
     ranked, _row, statement = ranking.select(Application.start_month == application.start_month,
                                              Application.age_group == application.age_group)
     rows, _total = ranking.rows(session.execute(statement.where(ranked.c.id == application.id)))

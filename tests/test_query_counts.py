@@ -1,0 +1,103 @@
+"""Pages whose number of SQL statements must not grow with what they show: one more choice or a
+hundred more applications may cost rows, never round trips (an N+1 shows up here first)."""
+
+import uuid
+from urllib.parse import urljoin, urlsplit
+
+from regional_loket.database import utcnow
+from regional_loket.extensions import db
+
+from . import factories as f
+from .conftest import host_url, login
+
+# A waiting choice costs one statement of its own: its place in its location's list (one window
+# function per list, as staff see it). Everything else is per municipality or per page.
+PER_WAITING_CHOICE = 1
+
+
+def _request_page_statements(app, count_queries, choices: int):
+    """Statements of GET /aanvragen/<id> for a request with ``choices`` waiting choices in one
+    municipality, each with a message in its history."""
+    tenant = f.make_tenant(db.session)
+    places = [f.make_location(db.session, tenant, f"Locatie {n}") for n in range(choices)]
+    user, family = f.make_family(db.session)
+    child = f.make_child(db.session, family)
+    care = f.make_request(db.session, family, child, locations=places, actor_id=user.id)
+    for choice in care.choices:
+        f.requests.message(db.session, choice, "Nog plaats?", actor_id=user.id, now=utcnow())
+    db.session.flush()
+    client = app.test_client()
+    login(client, user)
+    client.get(f"/aanvragen/{care.id}", base_url=host_url())  # warm: translations, templates
+    with count_queries() as count:
+        page = client.get(f"/aanvragen/{care.id}", base_url=host_url())
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert body.count("Nog plaats?") == choices and body.count("plaats 1 op de wachtlijst") == choices
+    return count
+
+
+def test_the_familys_request_page_does_not_grow_with_its_choices(app, count_queries):
+    one = _request_page_statements(app, count_queries, 1)
+    three = _request_page_statements(app, count_queries, 3)
+    print(f"request page: {one()} statements with 1 choice, {three()} with 3")
+    assert three() <= one() + 2 * PER_WAITING_CHOICE, f"{one()} → {three()}:\n{three}"
+
+
+def _follow(client, url: str, hops: int = 8):
+    """GET ``url`` and follow its redirects across the region's hosts (the test client follows
+    only within one host)."""
+    for _ in range(hops):
+        parts = urlsplit(url)
+        response = client.get(parts.path, query_string=parts.query, base_url=f"{parts.scheme}://{parts.netloc}")
+        if response.status_code not in (301, 302, 303):
+            return response
+        url = urljoin(url, response.headers["Location"])
+    raise AssertionError(f"more than {hops} redirects: {url}")
+
+
+def _inbox_statements(app, count_queries, rows: int):
+    tenant = f.make_tenant(db.session)
+    location = f.make_location(db.session, tenant, free={(f.START, "baby"): rows})
+    staff = f.make_user(db.session, "provider_staff", tenant=tenant, locations=[location.id])
+    location_id = location.id
+    for n in range(rows):
+        _user, family = f.make_family(db.session, low_income=n % 3 == 0)
+        child = f.make_child(db.session, family, first_name=f"Kind{n}")
+        care = f.make_request(db.session, family, child, locations=[location_id])
+        if n % 5 == 0:
+            f.make_offer(db.session, care.choices[0])
+        elif n % 7 == 0:
+            _tenant, application = f.application_of(db.session, care.choices[0])
+            f.provider.waitlist(db.session, tenant, application, actor_id=None, now=utcnow())
+    db.session.flush()
+    client = app.test_client()
+    login(client, staff)
+    path = f"/opvang/{location_id}/"
+    warm = _follow(client, f"{host_url()}/sessie/naar?to={host_url(tenant)}{path}")  # hand-over, page once
+    assert warm.status_code == 200 and warm.request.path == path
+    with count_queries() as count:
+        page = client.get(path, base_url=host_url(tenant))
+    assert page.status_code == 200
+    assert page.get_data(as_text=True).count("Kind") >= min(rows, 40)
+    return count
+
+
+def test_the_provider_inbox_does_not_grow_with_its_applications(app, count_queries):
+    ten = _inbox_statements(app, count_queries, 10)
+    sixty = _inbox_statements(app, count_queries, 60)
+    print(f"provider inbox: {ten()} statements with 10 applications, {sixty()} with 60")
+    assert sixty() <= ten(), f"{ten()} → {sixty()}:\n{sixty}"
+
+
+def test_count_queries_counts_what_the_engine_runs(app, count_queries):
+    """The fixture itself: every statement, also from another session; none outside the block."""
+    import sqlalchemy as sa
+
+    db.session.execute(sa.text("SELECT 1"))
+    with count_queries() as count:
+        db.session.execute(sa.text("SELECT 1"))
+        db.session.execute(sa.select(sa.literal(uuid.uuid4())))
+        db.session.begin_nested().rollback()  # the harness's savepoints are not counted
+    db.session.execute(sa.text("SELECT 2"))
+    assert count() == 2 and "SELECT 1" in count.statements[0]
