@@ -210,7 +210,7 @@ def make_user(session, *, name: str, role: str = "parent", tenant: Tenant | None
     leave it (without hashing the same password again for every account)."""
     user = User(email=email or f"bench-{uuid.uuid4().hex[:16]}@example.be", name=name, language="nl",
                 password_hash=password_hash(), password_changed_at=utcnow(), verified_at=utcnow(),
-                failed_logins=0, active=True,
+                active=True,
                 memberships=[Membership(role="parent", location_ids=[])])
     if role != "parent":
         user.memberships.append(Membership(role=role, tenant_id=tenant.id if tenant else None,

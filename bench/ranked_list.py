@@ -233,7 +233,7 @@ def _one(rng, tenant, location, status, spread, now, year_start) -> tuple:
     last, first = rng.choice(LAST), rng.choice(FIRST)
     user = User(id=uuid.uuid4(), email=f"bench-{uuid.uuid4().hex[:16]}@example.be", name=f"Ouder {last}",
                 language="nl", password_hash=password_hash(), password_changed_at=now, verified_at=now,
-                failed_logins=0, active=True, memberships=[Membership(role="parent", location_ids=[])])
+                active=True, memberships=[Membership(role="parent", location_ids=[])])
     family = Family(id=uuid.uuid4(), language=rng.choices(["nl", "fr", "en"], weights=[85, 10, 5])[0],
                     street="Kerkstraat", number=str(rng.randint(1, 180)), postcode="3000", locality="Leuven",
                     home_tenant_id=tenant.id, phone=f"+32 470 {rng.randint(100000, 999999)}",

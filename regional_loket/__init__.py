@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import settings
 from .database import sqlalchemy_url
@@ -20,6 +21,11 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the app. Touches no database: schemas are migrated by ``flask tenants migrate``."""
     app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None)
     settings.load(app, config)
+    if app.config["PROXY_HOPS"]:
+        # Trust exactly as many X-Forwarded-* values as there are proxies of ours: the rest
+        # were written by the client and must not choose its address (rate limits key on it).
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     if not app.config.get("DATABASE_URL"):
         from .dev import embedded

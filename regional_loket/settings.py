@@ -31,6 +31,7 @@ _ENV = {
     "MAP_TILE_URL": ("MAP_TILE_URL", str),
     "SEARCH_CACHE_BYTES": ("SEARCH_CACHE_BYTES", int),
     "NOTIFICATION_RETENTION_DAYS": ("NOTIFICATION_RETENTION_DAYS", int),
+    "PROXY_HOPS": ("PROXY_HOPS", lambda v: _hop_count(int(v))),
     "LOKET_ENV": ("ENV", str),
     "SHARED_MIGRATIONS": ("SHARED_MIGRATIONS", str),
     "TENANT_MIGRATIONS": ("TENANT_MIGRATIONS", str),
@@ -53,6 +54,11 @@ def load(app: Flask, overrides: dict | None = None) -> None:
     if overrides:
         app.config.update(overrides)
 
+    try:
+        app.config["PROXY_HOPS"] = _hop_count(app.config.get("PROXY_HOPS"))
+    except ValueError as exc:
+        raise ConfigError(f"PROXY_HOPS={app.config.get('PROXY_HOPS')!r} is not valid: {exc}") from exc
+
     if not app.config.get("TENANTS_DIR"):
         app.config["TENANTS_DIR"] = str(PROJECT_ROOT / "tenants")
     app.config["REGION_SERVER_NAME"] = app.config["REGION_SERVER_NAME"].strip().lower()
@@ -68,6 +74,14 @@ def load(app: Flask, overrides: dict | None = None) -> None:
         for key in ("DATABASE_URL", "REDIS_URL"):
             if not app.config.get(key):
                 raise ConfigError(f"{key} must be set in production (embedded servers are for development).")
+
+
+def _hop_count(value) -> int:
+    """A count of trusted proxies: a wrong one either trusts a header any client can forge or
+    puts every visitor behind the proxy's own address, so only a whole number ≥ 0 will do."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("expected the number of trusted proxies, a whole number of 0 or more")
+    return value
 
 
 def _instance_secret(instance: Path) -> str:

@@ -13,7 +13,7 @@ from regional_loket.accounts.models import Role, ServerSession, User
 from regional_loket.extensions import db
 from regional_loket.notifications.models import Notification
 
-from .conftest import PASSWORD, REGION, host_url, login, translated
+from .conftest import PASSWORD, REGION, follow_across_hosts, host_url, login, translated
 
 
 def outbox(template=None, to=None):
@@ -116,22 +116,108 @@ def test_wrong_password_and_unknown_address_get_the_same_answer(client, make_use
     assert strip(wrong) == strip(unknown)
 
 
-def test_lockout_after_repeated_failures_with_an_emailed_unlock(client, make_user):
+STRANGER, OWNER = "203.0.113.66", "198.51.100.7"
+
+
+def login_from(client, source, email, password=PASSWORD):
+    """Log in through the form as a client at ``source``."""
+    return client.post("/aanmelden", data={"email": email, "password": password}, base_url=host_url(),
+                       environ_base={"REMOTE_ADDR": source})
+
+
+def test_a_stranger_cannot_lock_the_owner_out(client, make_user):
     user = make_user()
-    for _ in range(services.MAX_FAILURES):
-        assert login(client, user, "niet het goede wachtwoord").status_code == 422
-    db.session.refresh(user)
-    assert user.locked_until is not None
+    for _ in range(services.THROTTLE_AFTER - 1):
+        assert login_from(client, STRANGER, user.email, "niet het goede wachtwoord").status_code == 422
+    throttled = login_from(client, STRANGER, user.email, "niet het goede wachtwoord")
+    assert throttled.status_code == 429
+    assert "Probeer het opnieuw over 1 minuut" in throttled.get_data(as_text=True)
+    assert throttled.headers["Retry-After"] == "60"
+    # The stranger's source waits, even with the right password; the owner's does not.
+    assert login_from(client, STRANGER, user.email).status_code == 429
+    assert login_from(client, OWNER, user.email).status_code == 302
+
+
+def test_one_source_is_throttled_progressively(app, make_user):
+    user = make_user()
+    now = services.utcnow()
+
+    def attempt(at, password="niet het goede wachtwoord", source=STRANGER):
+        return services.authenticate(db.session, user.email, password, source=source, now=at)
+
+    assert [attempt(now).outcome for _ in range(services.THROTTLE_AFTER - 1)] == ["invalid"] * 4
+    fifth = attempt(now)
+    assert fifth.outcome == "throttled" and fifth.retry_at == now + timedelta(minutes=1)
+    assert fifth.notify_owner
+    # Asking again before the wait is over is refused unchecked and does not lengthen it.
+    early = attempt(now + timedelta(seconds=30), password=PASSWORD)
+    assert early.outcome == "throttled" and early.retry_at == now + timedelta(minutes=1)
+    waits, at = [], now + timedelta(minutes=1)
+    for _ in range(4):
+        refused = attempt(at)
+        waits.append(refused.retry_at - at)
+        assert not refused.notify_owner  # one mail per run of failures
+        at = refused.retry_at
+    assert waits == [timedelta(minutes=m) for m in (2, 4, 8, 16)]
+    for _ in range(3):
+        at = attempt(at).retry_at
+    assert attempt(at).retry_at - at == services.MAX_DELAY  # never longer than an hour
+    assert attempt(at, source=OWNER, password=PASSWORD).ok
+
+
+def test_unknown_addresses_are_throttled_alike(client, make_user):
+    user = make_user()
+    known = [login_from(client, STRANGER, user.email, "fout").status_code for _ in range(6)]
+    unknown = [login_from(client, STRANGER, "nobody@example.be", "fout").status_code for _ in range(6)]
+    assert known == unknown == [422] * 4 + [429] * 2
+
+
+def test_many_sources_slow_the_account_but_never_lock_it(app, make_user):
+    user = make_user()
+    now = services.utcnow()
+    home = services.authenticate(db.session, user.email, PASSWORD, source=OWNER, now=now)
+    assert home.ok  # the owner's browser is now a known source
+    mails = []
+    for i in range(services.ACCOUNT_CEILING):
+        attempt = services.authenticate(db.session, user.email, "fout", source=f"10.1.{i // 250}.{i % 250}", now=now)
+        assert attempt.outcome == "invalid"
+        mails.append(attempt.notify_owner)
+    assert mails == [False] * (services.ACCOUNT_CEILING - 1) + [True]
+    fresh = services.authenticate(db.session, user.email, PASSWORD, source="192.0.2.1", now=now)
+    assert fresh.outcome == "throttled" and fresh.retry_at == now + services.ACCOUNT_DELAY
+    # Slowed, not locked: after the short wait the next guess is checked (and slows it again) …
+    later = now + services.ACCOUNT_DELAY
+    guess = services.authenticate(db.session, user.email, "fout", source="192.0.2.2", now=later)
+    assert guess.outcome == "invalid"
+    assert services.authenticate(db.session, user.email, PASSWORD, source="192.0.2.1",
+                                 now=later).outcome == "throttled"
+    # … and the owner's own browser is not slowed at all.
+    assert services.authenticate(db.session, user.email, PASSWORD, source=OWNER, now=later).ok
+
+
+def test_unlock_link_clears_the_wait(client, make_user):
+    user = make_user()
+    for _ in range(services.THROTTLE_AFTER + 1):
+        login_from(client, OWNER, user.email, "niet het goede wachtwoord")
     [unlock_mail] = outbox("unlock_account")
-    # Locked: even the right password is refused, with the same answer as before.
-    refused = login(client, user)
-    assert refused.status_code == 422 and "tijdelijk vergrendeld" in refused.get_data(as_text=True)
+    assert login_from(client, OWNER, user.email).status_code == 429
 
     unlocked = client.get(path_of(unlock_mail.data["url"]), base_url=host_url())
     assert unlocked.status_code == 302
-    assert login(client, user).status_code == 302
+    assert "De wachttijd is opgeheven" in client.get("/aanmelden", base_url=host_url()).get_data(as_text=True)
+    assert login_from(client, OWNER, user.email).status_code == 302
     again = client.get(path_of(unlock_mail.data["url"]), base_url=host_url())
     assert again.status_code == 400 and "al gebruikt" in again.get_data(as_text=True)
+
+
+def test_a_new_password_clears_the_wait(app, make_user):
+    user = make_user()
+    now = services.utcnow()
+    for _ in range(services.THROTTLE_AFTER):
+        services.authenticate(db.session, user.email, "fout", source=OWNER, now=now)
+    services.set_password(db.session, user, "een heel nieuw wachtwoord voor mij")
+    assert services.authenticate(db.session, user.email, "een heel nieuw wachtwoord voor mij",
+                                 source=OWNER, now=now).ok
 
 
 def test_password_reset_link_works_once(client, make_user):
@@ -232,8 +318,9 @@ def test_login_on_a_municipal_host_goes_to_the_region_and_comes_back(client, mak
     done = client.post(f"/aanmelden?next=http://herent.{REGION}/beheer/",
                        data={"email": user.email, "password": PASSWORD}, base_url=host_url())
     assert done.status_code == 302 and done.headers["Location"].startswith("/sessie/naar?to=")
-    handover = client.get(done.headers["Location"], base_url=host_url())
-    assert handover.headers["Location"].startswith(f"http://herent.{REGION}/sessie/overdracht?token=")
+    url, landed = follow_across_hosts(client, host_url() + done.headers["Location"])
+    assert url == f"http://herent.{REGION}/beheer/" and landed.status_code == 403  # a parent, not its coordinator
+    assert client.get("/account", base_url=host_url(herent)).status_code == 200  # logged in there
 
 
 def test_open_redirects_are_refused_after_login(client, make_user):

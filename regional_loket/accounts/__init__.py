@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Flask
+from flask import Flask, request
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 
 from ..extensions import db, login_manager
+from . import passwords
 from .models import Membership, Role, User
 from .policy import allowed_locations, can, login_required, public, require
 from .sessions import ServerSessionInterface
@@ -20,6 +20,7 @@ __all__ = ["Membership", "Role", "User", "allowed_locations", "can", "init_app",
 
 def init_app(app: Flask) -> None:
     app.session_interface = ServerSessionInterface()
+    passwords.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None  # our login page explains itself
     login_manager.user_loader(_load_user)
@@ -48,11 +49,18 @@ RATE_LIMITED = {
 }
 
 
+def client_address() -> str:
+    """The visitor's address: the peer, or behind ``PROXY_HOPS`` proxies the address the
+    nearest of them saw (``ProxyFix`` in ``create_app`` has put it in ``remote_addr``).
+    Rate limits and login throttling key on it."""
+    return request.remote_addr or "unknown"
+
+
 def _rate_limits(app: Flask) -> None:
     """Flask-Limiter with Redis storage. One Limiter per app, not one at module level: the
     extension keeps its storage and switches on the instance, so a second app (tests, a
     worker) would otherwise take over the first one's limits."""
-    limiter = Limiter(get_remote_address, app=app)
+    limiter = Limiter(client_address, app=app)
     for endpoint, key in RATE_LIMITED.items():
         app.view_functions[endpoint] = limiter.limit(app.config[key], methods=["POST"])(
             app.view_functions[endpoint])

@@ -1,4 +1,5 @@
-"""Housekeeping: expired sessions and used tokens are deleted (they hold nothing worth keeping)."""
+"""Housekeeping: expired sessions, used tokens and login throttling that no longer counts are
+deleted (they hold nothing worth keeping)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from .. import jobs
 from ..database import utcnow
 from ..extensions import db
 from .models import UsedToken
-from .services import purge_expired_sessions
+from .services import purge_expired_sessions, purge_login_throttles
 from .tokens import MAX_AGE
 
 
@@ -21,5 +22,6 @@ def purge_sessions_and_tokens() -> tuple[int, int]:
         # A used token older than the longest lifetime can never be presented again.
         tokens = db.session.execute(delete(UsedToken).where(
             UsedToken.used_at < now - max(MAX_AGE.values()) - timedelta(days=1))).rowcount
+        purge_login_throttles(db.session, now=now)
         db.session.commit()
         return sessions, tokens

@@ -48,8 +48,6 @@ class User(UUIDKey, Timestamps, UserMixin, db.Model):
     language: Mapped[str] = mapped_column(String(2), default="nl")
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -132,3 +130,24 @@ class UsedToken(db.Model):
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     purpose: Mapped[str] = mapped_column(String(20))
     used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class LoginThrottle(db.Model):
+    """Failed logins for one address (``account_key``: SHA-256 of the normalised address, so
+    unknown addresses are throttled alike and what strangers typed is not stored) from one
+    ``source`` address, or from all sources together (``source`` = ``ALL_SOURCES``).
+    In the database so that every web node sees the same counts."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = {"schema": SHARED_SCHEMA}
+
+    account_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The right password came from this source: the account-wide slow-down spares it.
+    succeeded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Account-wide row: the owner was mailed the unlock link for this run of failures.
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

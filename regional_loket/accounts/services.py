@@ -3,6 +3,7 @@ people involved explicitly; nothing here reads the request."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,16 +11,30 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from ..database import utcnow
 from . import passwords
-from .models import Membership, Role, ServerSession, User
+from .models import LoginThrottle, Membership, Role, ServerSession, User
 
-MAX_FAILURES = 5
-LOCK_FOR = timedelta(minutes=15)
 LANGUAGES = ("nl", "fr", "en")
+
+# Login throttling. Wrong passwords never lock an account: a source that keeps failing for one
+# address waits longer and longer (FIRST_DELAY after THROTTLE_AFTER failures, doubling up to
+# MAX_DELAY), so a stranger only slows down himself. Failures from all sources together beyond
+# ACCOUNT_CEILING (a spread-out attack) space every attempt for the address ACCOUNT_DELAY
+# apart, which slows guessing but never stops a person for long; sources that gave the right
+# password before are spared it. A quiet FORGET_AFTER starts the count afresh.
+THROTTLE_AFTER = 5
+FIRST_DELAY = timedelta(minutes=1)
+MAX_DELAY = timedelta(hours=1)
+ACCOUNT_CEILING = 50
+ACCOUNT_DELAY = timedelta(seconds=10)
+FORGET_AFTER = timedelta(hours=24)
+KNOWN_SOURCE_FOR = timedelta(days=90)
+ALL_SOURCES = "*"
 @cache
 def _dummy_hash() -> str:
     """Verifying against a real hash for unknown addresses keeps both answers equally slow
@@ -64,7 +79,7 @@ def register(session: Session, *, email: str, password: str, name: str, language
         email=normalised, name=name.strip(), phone=(phone or "").strip() or None,
         language=language if language in LANGUAGES else "nl",
         password_hash=passwords.hash_password(password), password_changed_at=utcnow(),
-        failed_logins=0, active=True,
+        active=True,
         memberships=[Membership(role=Role.PARENT, location_ids=[])],
     )
     session.add(user)
@@ -84,53 +99,127 @@ def mark_verified(user: User, *, email: str, now: datetime) -> bool:
 @dataclass(frozen=True)
 class Attempt:
     user: User | None
-    outcome: str  # ok | invalid | locked | just_locked | unverified
+    outcome: str  # ok | invalid | throttled | unverified
+    retry_at: datetime | None = None  # throttled: when this source may try again
+    notify_owner: bool = False  # throttling just began: mail the owner the unlock link
 
     @property
     def ok(self) -> bool:
         return self.outcome == "ok"
 
 
-def authenticate(session: Session, email: str, password: str, *, now: datetime) -> Attempt:
+def authenticate(session: Session, email: str, password: str, *, source: str, now: datetime) -> Attempt:
+    """Check a password typed at ``source`` (the client address). Unknown addresses are
+    counted and throttled exactly like known ones, so the answers tell nothing about who has
+    an account."""
+    key = account_key(email)
+    source = (source or "unknown")[:64]
+    own = _throttle_row(session, key, source)  # locked: one source's attempts are counted one by one
+    retry_at = _blocked_until(session, key, own, now=now)
+    if retry_at is not None:
+        return Attempt(None, "throttled", retry_at=retry_at)
+
     user = find_user(session, email)
     if user is None or not user.is_active:
         passwords.verify_password(_dummy_hash(), password)
-        return Attempt(None, "invalid")
-    if user.locked_until is not None and user.locked_until > now:
-        return Attempt(user, "locked")
+        return _failed(session, key, own, None, now=now)
     if not passwords.verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.failed_logins = 0
-            user.locked_until = now + LOCK_FOR
-            return Attempt(user, "just_locked")
-        return Attempt(user, "invalid")
+        return _failed(session, key, own, user, now=now)
+
+    # The right password: whoever typed it here is the owner, whatever strangers did elsewhere.
+    own.failures, own.blocked_until, own.first_failure_at, own.succeeded_at = 0, None, None, now
+    _clear_account_wide(session, key)
     if not user.is_verified:
         return Attempt(user, "unverified")
-    user.failed_logins = 0
-    user.locked_until = None
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     return Attempt(user, "ok")
 
 
-def unlock(user: User) -> None:
-    user.locked_until = None
-    user.failed_logins = 0
+def account_key(email: str) -> str:
+    """What throttling rows are keyed on: a hash of the address as the login form compares it."""
+    address = normalise_email(email) or (email or "").strip().lower()
+    return hashlib.sha256(address.encode()).hexdigest()
+
+
+def _throttle_row(session: Session, key: str, source: str) -> LoginThrottle:
+    """The row for (address, source), created if needed and locked until the caller commits."""
+    session.execute(insert(LoginThrottle).values(account_key=key, source=source, failures=0)
+                    .on_conflict_do_nothing())
+    return session.scalars(
+        select(LoginThrottle).where(LoginThrottle.account_key == key, LoginThrottle.source == source)
+        .with_for_update().execution_options(populate_existing=True)
+    ).one()
+
+
+def _blocked_until(session: Session, key: str, own: LoginThrottle, *, now: datetime) -> datetime | None:
+    if own.blocked_until is not None and own.blocked_until > now:
+        return own.blocked_until
+    if own.succeeded_at is not None and own.succeeded_at > now - KNOWN_SOURCE_FOR:
+        return None  # the owner's own browser is not slowed down by strangers
+    account_wide = session.scalar(select(LoginThrottle.blocked_until).where(
+        LoginThrottle.account_key == key, LoginThrottle.source == ALL_SOURCES))
+    return account_wide if account_wide is not None and account_wide > now else None
+
+
+def _count_failure(row: LoginThrottle, *, now: datetime) -> None:
+    if row.last_failure_at is None or row.last_failure_at < now - FORGET_AFTER:
+        row.failures, row.first_failure_at, row.notified_at = 0, now, None
+    row.failures += 1
+    row.last_failure_at = now
+
+
+def _failed(session: Session, key: str, own: LoginThrottle, user: User | None, *, now: datetime) -> Attempt:
+    _count_failure(own, now=now)
+    if own.failures >= THROTTLE_AFTER:
+        doublings = min(own.failures - THROTTLE_AFTER, 16)
+        own.blocked_until = now + min(FIRST_DELAY * 2 ** doublings, MAX_DELAY)
+    account_wide = _throttle_row(session, key, ALL_SOURCES)
+    _count_failure(account_wide, now=now)
+    if account_wide.failures >= ACCOUNT_CEILING:
+        account_wide.blocked_until = now + ACCOUNT_DELAY
+    throttled = own.failures >= THROTTLE_AFTER or account_wide.failures >= ACCOUNT_CEILING
+    # One mail per run of failures, however many sources join in.
+    notify = throttled and user is not None and account_wide.notified_at is None
+    if notify:
+        account_wide.notified_at = now
+    if own.failures >= THROTTLE_AFTER:
+        return Attempt(user, "throttled", retry_at=own.blocked_until, notify_owner=notify)
+    return Attempt(user, "invalid", notify_owner=notify)
+
+
+def _clear_account_wide(session: Session, key: str) -> None:
+    session.execute(
+        update(LoginThrottle).where(LoginThrottle.account_key == key, LoginThrottle.source == ALL_SOURCES)
+        .values(failures=0, first_failure_at=None, blocked_until=None, notified_at=None),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def unlock(session: Session, user: User) -> None:
+    """The owner's unlock link (or a new password): every source may try again at once."""
+    session.execute(delete(LoginThrottle).where(LoginThrottle.account_key == account_key(user.email)),
+                    execution_options={"synchronize_session": False})
+
+
+def purge_login_throttles(session: Session, *, now: datetime) -> int:
+    """Rows that no longer count: failures forgotten, and no recent success to remember."""
+    forgotten = or_(LoginThrottle.last_failure_at.is_(None), LoginThrottle.last_failure_at < now - FORGET_AFTER)
+    unknown = or_(LoginThrottle.succeeded_at.is_(None), LoginThrottle.succeeded_at < now - KNOWN_SOURCE_FOR)
+    return session.execute(delete(LoginThrottle).where(forgotten, unknown),
+                           execution_options={"synchronize_session": False}).rowcount
 
 
 def set_password(session: Session, user: User, password: str, *, keep_session: str | None = None) -> None:
     """New password; every other session of the user ends (on every host)."""
     user.password_hash = passwords.hash_password(password)
     user.password_changed_at = utcnow()
-    unlock(user)
+    unlock(session, user)
     revoke_sessions(session, user.id, keep=keep_session)
 
 
 def password_fingerprint(user: User) -> str:
     """Changes whenever the password does: binds a reset link to the password it replaces."""
-    import hashlib
-
     return hashlib.sha256((user.password_hash or "-").encode()).hexdigest()[:16]
 
 
