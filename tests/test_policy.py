@@ -4,7 +4,7 @@ import pytest
 
 from regional_loket.accounts.policy import Policy
 
-from .conftest import host_url, login
+from .conftest import hand_over, host_url, login
 
 
 def _is_static(endpoint):
@@ -54,9 +54,7 @@ def test_role_matrix(app, people, path, slug, allowed):
         client = app.test_client()
         login(client, people[who])
         if tenant is not None:  # bring the login to the municipal host
-            go = client.get("/sessie/naar", query_string={"to": host_url(tenant) + path}, base_url=host_url())
-            landing = go.headers["Location"].split(host_url(tenant), 1)[1]
-            client.get(landing, base_url=host_url(tenant))
+            hand_over(client, tenant, path)
         status = client.get(path, base_url=host_url(tenant)).status_code
         assert status == (200 if who in allowed else 403), (who, path, status)
 
@@ -65,8 +63,7 @@ def test_coordinator_of_one_municipality_is_a_stranger_in_another(app, people):
     client = app.test_client()
     login(client, people["coordinator_leuven"])
     herent = people["tenants"]["herent"]
-    go = client.get("/sessie/naar", query_string={"to": host_url(herent) + "/beheer/"}, base_url=host_url())
-    client.get(go.headers["Location"].split(host_url(herent), 1)[1], base_url=host_url(herent))
+    hand_over(client, herent, "/beheer/")
     assert client.get("/beheer/", base_url=host_url(herent)).status_code == 403
 
 
@@ -74,8 +71,7 @@ def test_region_pages_do_not_exist_on_municipal_hosts(app, people):
     client = app.test_client()
     login(client, people["admin"])
     herent = people["tenants"]["herent"]
-    go = client.get("/sessie/naar", query_string={"to": host_url(herent) + "/"}, base_url=host_url())
-    client.get(go.headers["Location"].split(host_url(herent), 1)[1], base_url=host_url(herent))
+    hand_over(client, herent, "/")
     assert client.get("/beheer/regio/", base_url=host_url(herent)).status_code == 404
     assert client.get("/beheer/", base_url=host_url()).status_code == 404
 

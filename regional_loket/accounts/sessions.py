@@ -58,6 +58,27 @@ def cookie_name(app: Flask) -> str:
     return "__Host-session" if app.config.get("SESSION_COOKIE_SECURE") else "session"
 
 
+HANDOVER_STATE_AGE = timedelta(minutes=2)
+
+
+def handover_cookie_name(app: Flask) -> str:
+    return "__Host-handover" if app.config.get("SESSION_COOKIE_SECURE") else "handover"
+
+
+def handover_state(app: Flask, request: Request) -> str | None:
+    """This browser's hand-over state on this host (see accounts ``handover``), if any."""
+    state = request.cookies.get(handover_cookie_name(app))
+    return state if state and len(state) <= 128 else None
+
+
+def set_handover_state(app: Flask, response: Response, state: str) -> None:
+    """A host-only random value that only this browser holds: a hand-over token is bound to its
+    hash, so a token opened in any other browser is refused (no login CSRF)."""
+    response.set_cookie(handover_cookie_name(app), state, max_age=int(HANDOVER_STATE_AGE.total_seconds()),
+                        path="/", secure=bool(app.config.get("SESSION_COOKIE_SECURE")), httponly=True,
+                        samesite="Lax")
+
+
 class ServerSessionInterface(SessionInterface):
     serializer = _serializer
 

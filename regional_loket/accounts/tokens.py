@@ -6,6 +6,9 @@ consumed, inside the transaction that acts on it.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 import secrets
 from datetime import timedelta
 
@@ -54,6 +57,30 @@ def read(secret: str, purpose: str, token: str) -> dict:
         raise TokenError("expired") from exc
     except BadSignature as exc:
         raise TokenError("invalid") from exc
+
+
+_STATE_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def new_state() -> str:
+    """The random value a hand-over's target host keeps in a cookie of this browser."""
+    return secrets.token_urlsafe(32)
+
+
+def state_hash(state: str) -> str:
+    """What travels in URLs and in the token: the state itself never leaves its cookie."""
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def is_state_hash(value: str | None) -> bool:
+    return bool(value) and _STATE_HASH.fullmatch(value) is not None
+
+
+def state_matches(state: str | None, expected_hash: str | None) -> bool:
+    """Whether the browser's state is the one the token was bound to (constant time)."""
+    if not state or not is_state_hash(expected_hash):
+        return False
+    return hmac.compare_digest(state_hash(state), expected_hash)
 
 
 def consume(session: Session, purpose: str, payload: dict) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import uuid
-from urllib.parse import urlencode, urlsplit
+from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -11,13 +13,14 @@ from flask import (
     current_app,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -25,10 +28,10 @@ from ..database import utcnow
 from ..extensions import db
 from ..tenancy import services as tenancy_services
 from ..tenancy.resolver import HostKind, classify_host
-from ..web.urls import portal_url, safe_next
-from . import forms, mail, services, tokens
+from ..web.urls import allow_form_action, carry_language, portal_url, safe_next
+from . import client_address, forms, mail, services, tokens
 from .policy import login_required, public
-from .sessions import hash_sid
+from .sessions import handover_state, hash_sid, set_handover_state
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -44,7 +47,7 @@ def _on_region_only():
         return None
     target = request.args.get("next") or "/"
     back = request.host_url.rstrip("/") + safe_next(target, "/")
-    return redirect(portal_url(None, request.endpoint, **{**request.view_args, "next": back}))
+    return redirect(carry_language(portal_url(None, request.endpoint, **{**request.view_args, "next": back})))
 
 
 def _own_host_url(url: str | None) -> tuple[str, str] | None:
@@ -63,6 +66,18 @@ def _own_host_url(url: str | None) -> tuple[str, str] | None:
             return None
     path = safe_next(parts.path + (f"?{parts.query}" if parts.query else ""), "/")
     return parts.netloc.lower(), path
+
+
+def _url_on(host: str, endpoint: str, **values) -> str:
+    """Absolute URL of ``endpoint`` on ``host``, one of the region's own (already checked)."""
+    adapter = current_app.url_map.bind(host, url_scheme=current_app.config["PREFERRED_URL_SCHEME"])
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def _allow_handover_to(host: str) -> None:
+    """The page's form answers with a hand-over to ``host``: its redirects go back and forth
+    between this host ('self') and that one, and chromium checks each against form-action."""
+    allow_form_action(f"{current_app.config['PREFERRED_URL_SCHEME']}://{host}")
 
 
 def _after_login(next_url: str | None):
@@ -137,19 +152,39 @@ def login():
     next_url = request.args.get("next")
     if current_user.is_authenticated and request.method == "GET":
         return _after_login(next_url)
+    if (target := _own_host_url(next_url)) and target[0] != request.host.lower():
+        _allow_handover_to(target[0])
     form = forms.LoginForm()
     problem = None
     if form.validate_on_submit():
-        attempt = services.authenticate(db.session, form.email.data, form.password.data, now=utcnow())
-        if attempt.outcome == "just_locked":
+        now = utcnow()
+        attempt = services.authenticate(db.session, form.email.data, form.password.data,
+                                        source=client_address(), now=now)
+        if attempt.notify_owner:
             mail.unlock(db.session, attempt.user, _secret())
         db.session.commit()
         if attempt.ok:
             _start_login(attempt.user, remember=form.remember.data)
             return _after_login(next_url)
+        if attempt.outcome == "throttled":
+            return _throttled(form, next_url, attempt.retry_at - now)
         problem = "unverified" if attempt.outcome == "unverified" else "invalid"
     status = 200 if request.method == "GET" else (422 if form.errors or problem else 200)
     return render_template("accounts/login.html", form=form, problem=problem, next=next_url), status
+
+
+def _throttled(form, next_url: str | None, wait: timedelta):
+    """429 saying when this source may try again (rounded up to the minute, also in
+    Retry-After), so nobody is told to come back before the wait is over."""
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    if seconds > 60:
+        seconds = math.ceil(seconds / 60) * 60
+    response = make_response(render_template(
+        "accounts/login.html", form=form, problem="throttled", next=next_url,
+        wait=format_timedelta(timedelta(seconds=seconds), threshold=1),
+    ), 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def _start_login(user, *, remember: bool, login_id: uuid.UUID | None = None) -> None:
@@ -181,28 +216,45 @@ def logout():
 @bp.route("/sessie/naar")
 @public
 def go():
-    """Follow a link to another portal of the region, taking the login along."""
+    """Follow a link to another portal of the region, taking the login along.
+
+    The login may only land in the browser that asked for it (else an attacker could have a
+    victim's browser open a link that logs it in as the attacker). So: here → the target's
+    hand-over page, which gives this browser a random state cookie → back here with the state's
+    hash → the target again with a token bound to that hash, which it checks against the cookie.
+    """
     target = _own_host_url(request.args.get("to"))
     if target is None:
         abort(400)
     host, path = target
-    scheme = current_app.config["PREFERRED_URL_SCHEME"]
-    if not current_user.is_authenticated or host == request.host.lower():
-        return redirect(f"{scheme}://{host}{path}")
+    here = request.host.lower()
+    if not current_user.is_authenticated or host == here:
+        return redirect(_url_on(host, "web.home").rstrip("/") + path)
+    state = request.args.get("state")
+    if state is None:
+        return redirect(_url_on(host, "accounts.handover", next=path, **{"from": here}))
+    if not tokens.is_state_hash(state):
+        abort(400)
     token = tokens.make(_secret(), "handover", uid=str(current_user.id), login=str(session.login_id),
-                        aud=host)
-    return redirect(f"{scheme}://{host}/sessie/overdracht?" + urlencode({"token": token, "next": path}))
+                        aud=host, st=state, src=here)
+    return redirect(_url_on(host, "accounts.handover", token=token, next=path))
 
 
-@bp.route("/sessie/overdracht")
+@bp.route("/sessie/overdracht", methods=["GET", "POST"])
 @public
 def handover():
-    """Open this host's session for a login made on another host of the region."""
+    """Open this host's session for a login made on another host of the region (see ``go``)."""
     next_url = safe_next(request.args.get("next"), url_for("web.home"))
+    if request.method == "POST":
+        return _switch_account(next_url)
+    if "token" not in request.args:
+        return _begin_handover(next_url)
     try:
         payload = tokens.read(_secret(), "handover", request.args.get("token", ""))
         if payload.get("aud") != request.host.lower():
             raise tokens.TokenError("invalid")
+        if not tokens.state_matches(handover_state(current_app, request), payload.get("st")):
+            raise tokens.TokenError("browser")
         login_id = uuid.UUID(payload["login"])
         if not services.login_alive(db.session, login_id, now=utcnow()):
             raise tokens.TokenError("invalid")
@@ -210,13 +262,57 @@ def handover():
         user = db.session.get(services.User, uuid.UUID(payload["uid"]))
         if user is None or not user.is_active:
             raise tokens.TokenError("invalid")
-    except (tokens.TokenError, KeyError, ValueError):
+    except (tokens.TokenError, KeyError, ValueError) as error:
         db.session.rollback()
+        if getattr(error, "reason", None) == "browser":
+            # Opened in another browser (or this one keeps no cookies). No automatic retry: a
+            # redirect to the login would come straight back here, again and again.
+            return render_template("accounts/handover.html", problem=True, next=next_url), 400
         flash(_("Uw aanmelding kon niet worden overgenomen. Meld u opnieuw aan."), "error")
-        return redirect(portal_url(None, "accounts.login", next=request.host_url.rstrip("/") + next_url))
+        return redirect(carry_language(
+            portal_url(None, "accounts.login", next=request.host_url.rstrip("/") + next_url)))
     db.session.commit()
+    if current_user.is_authenticated and current_user.id != user.id:
+        # Someone else is logged in here, in this browser: ask, never replace them silently.
+        source = _source_host(payload.get("src"))
+        if source is not None:
+            _allow_handover_to(source)
+        return render_template("accounts/handover.html", form=forms.ConfirmForm(), next=next_url,
+                               other=user, source=source)
     _start_login(user, remember=False, login_id=login_id)
     return redirect(next_url)
+
+
+def _source_host(host: str | None) -> str | None:
+    """``host`` when it is another live host of this region (where a hand-over can come from)."""
+    target = _own_host_url(f"{request.scheme}://{host}/") if host else None
+    return target[0] if target and target[0] != request.host.lower() else None
+
+
+def _begin_handover(next_url: str):
+    """First visit of a hand-over: give this browser its state, then let the source host mint
+    a token bound to it."""
+    source = _source_host(request.args.get("from"))
+    if source is None:
+        abort(400)
+    state = handover_state(current_app, request) or tokens.new_state()
+    response = redirect(_url_on(source, "accounts.go", to=request.host_url.rstrip("/") + next_url,
+                                state=tokens.state_hash(state)))
+    set_handover_state(current_app, response, state)
+    return response
+
+
+def _switch_account(next_url: str):
+    """"Continue as the other account": end this host's session, then hand over again from the
+    host where the other login is."""
+    form = forms.ConfirmForm()
+    source = _source_host(request.form.get("from"))
+    if not form.validate_on_submit() or source is None:
+        abort(400)
+    if current_user.is_authenticated:
+        logout_user()
+        session.ended = True
+    return redirect(_url_on(source, "accounts.go", to=request.host_url.rstrip("/") + next_url))
 
 
 # --- password reset and unlock ---------------------------------------------------------------
@@ -285,9 +381,9 @@ def unlock(token: str):
     except (tokens.TokenError, KeyError, ValueError) as error:
         db.session.rollback()
         return render_template("accounts/token_problem.html", reason=getattr(error, "reason", "invalid")), 400
-    services.unlock(user)
+    services.unlock(db.session, user)
     db.session.commit()
-    flash(_("Uw account is ontgrendeld. U kunt zich opnieuw aanmelden."), "success")
+    flash(_("De wachttijd is opgeheven. U kunt zich opnieuw aanmelden."), "success")
     return redirect(url_for("accounts.login"))
 
 

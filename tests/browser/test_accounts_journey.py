@@ -58,3 +58,27 @@ def test_register_verify_and_log_in(page, live_region, language):
     page.fill("#password", PASSWORD)
     page.get_by_role("button", name=texts["login"]).click()
     expect(page.get_by_role("link", name=texts["account"])).to_be_visible()
+
+
+def test_a_language_chosen_on_one_host_follows_the_visitor_to_the_others(page, live_region):
+    """The ``lang`` cookie is host-only; links to another host carry the choice (issue #10, 8)."""
+    app = live_region["app"]
+    page.goto(live_region["portal"]("herent"))
+    page.get_by_role("link", name="Français").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+
+    # The login lives on the regional host: it opens in French too.
+    page.get_by_role("navigation", name=translated(app, "fr", "Hoofdmenu")).get_by_role(
+        "link", name=translated(app, "fr", "Aanmelden")).click()
+    expect(page).to_have_url(re.compile("^" + re.escape(live_region["portal"]() + "/aanmelden")))
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("heading", level=1)).to_have_text(translated(app, "fr", "Aanmelden"))
+
+    # The regional host keeps it, and passes it on to a municipality never visited before.
+    page.goto(live_region["portal"]())
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    page.get_by_role("link", name="Leuven", exact=True).click()
+    expect(page).to_have_url(re.compile("^" + re.escape(live_region["portal"]("leuven") + "/")))
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    page.goto(live_region["portal"]("leuven"))  # without the parameter: the choice stays
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
