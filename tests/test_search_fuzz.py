@@ -20,6 +20,7 @@ from markupsafe import escape
 from regional_loket.catalog import search
 from regional_loket.extensions import db
 from regional_loket.tenancy.models import Postcode
+from regional_loket.web.input import has_control_characters
 
 from .conftest import host_url
 
@@ -87,8 +88,18 @@ def _page_problems(response, tenant):
     return search.parse(response.request.args, session=db.session, today=TODAY, default_municipalities=default)[1]
 
 
+def _refused_as_bad_input(response) -> bool:
+    """Control characters (NUL and the like) are refused before any view runs (web/input.py)."""
+    args = response.request.args
+    return has_control_characters([*args.keys(), *args.values()])
+
+
 def _check_page(client, query_string, tenant):
     response = client.get(f"/zoeken?{query_string}", base_url=host_url(tenant))
+    if _refused_as_bad_input(response):
+        assert response.status_code == 400
+        assert "Wat u verstuurde bevat ongeldige tekens" in response.get_data(as_text=True)
+        return
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     body = response.get_data(as_text=True)
@@ -132,6 +143,9 @@ def test_api_answers_200_or_a_problem(client, region, query_string):
     payload = json.loads(response.get_data(as_text=True))
     if response.status_code == 400:
         assert response.mimetype == "application/problem+json"
+        if _refused_as_bad_input(response):
+            assert payload["status"] == 400 and payload["detail"]
+            return
         assert payload["status"] == 400 and payload["errors"]
         assert all(isinstance(k, str) and isinstance(v, str) and v for k, v in payload["errors"].items())
         return
