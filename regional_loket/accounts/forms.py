@@ -22,15 +22,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..validators import EmailAddress, PhoneNumber
 from . import passwords
-from .services import normalise_email
 
 LANGUAGE_CHOICES = [SelectChoice("nl", "Nederlands"), SelectChoice("fr", "Français"), SelectChoice("en", "English")]
-
-
-def _email_valid(form, field):
-    if field.data and normalise_email(field.data) is None:
-        raise ValidationError(_l("Dit is geen geldig e-mailadres, bv. naam@voorbeeld.be."))
 
 
 def _strong_password(form, field):
@@ -50,7 +45,7 @@ def _email_field(label=None):
         label or _l("E-mailadres"),
         validators=[DataRequired(_l("Vul uw e-mailadres in.")),
                     Length(max=254, message=_l("Een e-mailadres heeft hoogstens 254 tekens.")),
-                    _email_valid],
+                    EmailAddress()],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
 
@@ -83,7 +78,8 @@ def _name_field():
 def _phone_field():
     return TelField(
         _l("Telefoon (niet verplicht)"),
-        validators=[Optional(), Length(max=40, message=_l("Een telefoonnummer heeft hoogstens 40 tekens."))],
+        validators=[Optional(), Length(max=40, message=_l("Een telefoonnummer heeft hoogstens 40 tekens.")),
+                    PhoneNumber()],
         render_kw={"autocomplete": "tel"},
     )
 

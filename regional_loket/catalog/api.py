@@ -14,7 +14,7 @@ from ..accounts.policy import public
 from ..extensions import csrf, db
 from ..tenancy import services as tenancy_services
 from ..web.urls import portal_url
-from . import search
+from . import openapi, search
 from .cache import cached
 from .models import CatalogAvailability, CatalogLocation
 
@@ -75,16 +75,23 @@ def _location_json(row: dict, *, detail: bool = False) -> dict:
 @public
 @cached
 def locations():
+    today = date.today()
+    names = tenancy_services.active_names(db.session)
+    parameters = openapi.search_parameters(db.session, today=today, municipalities=names)
+    args = openapi.canonical(request.args, parameters)
     try:
-        per_page = int(request.args.get("per_page", search.PER_PAGE))
+        per_page = int(args.get("per_page") or search.PER_PAGE)
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ValueError
     except ValueError:
         return _problem(400, "Invalid request", {"per_page": f"an integer from 1 to {MAX_PER_PAGE}"})
-    query, problems = search.parse(request.args, session=db.session, today=date.today())
+    query, problems = search.parse(args, session=db.session, today=today, municipalities=names)
+    # The search's own message where it has one; besides, whatever the document does not admit
+    # (the search page is more lenient: "on" for a switch, a municipality's name as typed).
+    problems = {**openapi.refusals(args, parameters), **problems}
     if problems:
         return _problem(400, "Invalid request", problems)
-    result = search.run(db.session, query, today=date.today(), per_page=per_page)
+    result = search.run(db.session, query, today=today, per_page=per_page)
     if query.page > result.pages:
         return _problem(400, "Invalid request", {"pagina": f"there are {result.pages} pages"})
     return _json({
@@ -142,12 +149,13 @@ def municipalities():
     ]})
 
 
-@bp.route("/openapi.json")
+@bp.route("/openapi.json", endpoint="openapi")
 @public
-def openapi():
-    from .openapi import document
-
-    return _json(document(portal_url(None).rstrip("/")))
+def openapi_document():
+    today = date.today()
+    parameters = openapi.search_parameters(db.session, today=today,
+                                           municipalities=tenancy_services.active_names(db.session))
+    return _json(openapi.document(portal_url(None).rstrip("/"), parameters))
 
 
 @bp.errorhandler(404)

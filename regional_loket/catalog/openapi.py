@@ -2,8 +2,54 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+
+from ..tenancy.models import Postcode
+from ..web.input import CONTROL_CHARACTERS
 from .models import Kind
-from .search import LANGUAGE_CODES, MAX_DISTANCE_KM, MAX_QUERY, NEARBY_KM, SORTS
+from .search import (
+    LANGUAGE_CODES,
+    MAX_DISTANCE_KM,
+    MAX_QUERY,
+    NEARBY_KM,
+    SORTS,
+    add_months,
+    iso_date,
+    month_start,
+)
+
+# The document is the contract: the API refuses (400) every value it does not admit, with the
+# same rules (``refusals``), and admits only what the search can answer. Which municipalities,
+# postcodes, months and dates are valid depends on the region and on today, so the document is
+# built per request. Three rules span two parameters and JSON Schema cannot say them for query
+# parameters; their descriptions say them, and the API answers 400 naming the parameter.
+_ANY_DAY = "(?:0[1-9]|[12][0-9]|3[01])"
+_HOUR = "^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
+# Every request with a control character is refused before any view (web.input).
+_NO_CONTROL = f"^[^{CONTROL_CHARACTERS.pattern.removeprefix('[').removesuffix(']')}]*$"
+
+
+def _months_pattern(first: date, last: date) -> str:
+    """An alternation of the months from ``first`` to ``last`` (both firsts of a month), per year."""
+    by_year: dict[int, list[int]] = {}
+    month = first
+    while month <= last:
+        by_year.setdefault(month.year, []).append(month.month)
+        month = add_months(month, 1)
+    return "|".join(f"{year}-(?:0[1-9]|1[0-2])" if len(months) == 12 else f"{year}-(?:{'|'.join(f'{m:02d}' for m in months)})"
+                    for year, months in by_year.items())
+
+
+def _date_range(first: date, last: date) -> dict:
+    """The dates from ``first`` to ``last`` inclusive, both the first of a month."""
+    return {"type": "string", "format": "date",
+            "pattern": f"^(?:(?:{_months_pattern(first, add_months(last, -1))})-{_ANY_DAY}|{last.isoformat()})$"}
 
 
 def _param(name, description, schema, *, style_form=False):
@@ -15,37 +61,113 @@ def _param(name, description, schema, *, style_form=False):
     return parameter
 
 
-SEARCH_PARAMETERS = [
-    _param("q", "Free text (name, organiser, place); accents and case do not matter.",
-           {"type": "string", "maxLength": MAX_QUERY}),
-    _param("gemeente", "Municipality slugs (see /municipalities).",
-           {"type": "array", "items": {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,39}$"}}, style_form=True),
-    _param("nabij", f"With one gemeente: also the municipalities within {NEARBY_KM} km of it.",
-           {"type": "string", "enum": ["1"]}),
-    _param("postcode", "Distance is measured from this postcode's centre.", {"type": "string", "pattern": "^[1-9][0-9]{3}$"}),
-    _param("lat", "Latitude of a chosen point (with lon).", {"type": "number", "minimum": -90, "maximum": 90}),
-    _param("lon", "Longitude of a chosen point (with lat).", {"type": "number", "minimum": -180, "maximum": 180}),
-    _param("afstand", "Maximum distance in km (needs postcode or lat/lon).",
-           {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DISTANCE_KM}),
-    _param("type", "Type of care.", {"type": "array", "items": {"type": "string", "enum": [k.value for k in Kind]}},
-           style_form=True),
-    _param("geboortedatum", "Birth date or expected birth date of the child.", {"type": "string", "format": "date"}),
-    _param("start", "Wanted start date.", {"type": "string", "format": "date"}),
-    _param("maand", "Only locations with free places in this month (YYYY-MM, within 18 months).",
-           {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}),
-    _param("ikt", "Only income-related tariff.", {"type": "string", "enum": ["1"]}),
-    _param("maxprijs", "Maximum day price in euro (income-related tariffs always included).",
-           {"type": "number", "exclusiveMinimum": 0, "maximum": 200}),
-    _param("open_voor", "Opens at or before this time (HH:MM).", {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}),
-    _param("open_na", "Closes at or after this time (HH:MM).", {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}),
-    _param("taal", "Languages spoken (any of).",
-           {"type": "array", "items": {"type": "string", "enum": list(LANGUAGE_CODES)}}, style_form=True),
-    _param("zorg", "Only locations for children with extra care needs.", {"type": "string", "enum": ["1"]}),
-    _param("online", "Only locations that accept online requests.", {"type": "string", "enum": ["1"]}),
-    _param("sorteer", "Sort order.", {"type": "string", "enum": list(SORTS)}),
-    _param("pagina", "Page number.", {"type": "integer", "minimum": 1, "maximum": 10000}),
-    _param("per_page", "Results per page.", {"type": "integer", "minimum": 1, "maximum": 100}),
-]
+def search_parameters(session: Session, *, today: date, municipalities: list) -> list[dict]:
+    """The search's parameters as the API takes them today; ``municipalities``: active (slug, name)."""
+    slugs = sorted(slug for slug, _ in municipalities)
+    postcodes = sorted(session.scalars(select(Postcode.code).distinct()))
+    months = [add_months(month_start(today), i) for i in range(18)]
+    birth_first, birth_last = date(today.year - 13, today.month, 1), add_months(today, 10)
+    start_first, start_last = date(today.year - 1, 1, 1), add_months(today, 36)
+    return [
+        _param("q", "Free text (name, organiser, place); accents and case do not matter.",
+               {"type": "string", "maxLength": MAX_QUERY, "pattern": _NO_CONTROL}),
+        _param("gemeente", "Municipality slugs (see /municipalities); also comma-separated.",
+               {"type": "array", "items": {"type": "string", "enum": slugs} if slugs else {"not": {}}},
+               style_form=True),
+        _param("nabij", f"With one gemeente: also the municipalities within {NEARBY_KM} km of it.",
+               {"type": "string", "enum": ["1"]}),
+        _param("postcode", "Distance is measured from this postcode's centre (a postcode of the region).",
+               {"type": "string", "enum": postcodes} if postcodes else {"type": "string", "not": {}}),
+        _param("lat", "Latitude of a chosen point; needs lon.", {"type": "number", "minimum": -90, "maximum": 90}),
+        _param("lon", "Longitude of a chosen point; needs lat.", {"type": "number", "minimum": -180, "maximum": 180}),
+        _param("afstand", "Maximum distance in km; needs postcode, or lat and lon.",
+               {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DISTANCE_KM}),
+        _param("type", "Type of care.", {"type": "array", "items": {"type": "string", "enum": [k.value for k in Kind]}},
+               style_form=True),
+        _param("geboortedatum", f"Birth date or expected birth date of the child, {birth_first} to {birth_last}.",
+               _date_range(birth_first, birth_last)),
+        _param("start", f"Wanted start date, {start_first} to {start_last}, not before geboortedatum.",
+               _date_range(start_first, start_last)),
+        _param("maand", "Only locations with free places in this month (YYYY-MM, within 18 months).",
+               {"type": "string", "enum": [m.strftime("%Y-%m") for m in months]}),
+        _param("ikt", "Only income-related tariff.", {"type": "string", "enum": ["1"]}),
+        _param("maxprijs", "Maximum day price in euro (income-related tariffs always included).",
+               {"type": "number", "exclusiveMinimum": 0, "maximum": 200}),
+        _param("open_voor", "Opens at or before this time (HH:MM).", {"type": "string", "pattern": _HOUR}),
+        _param("open_na", "Closes at or after this time (HH:MM).", {"type": "string", "pattern": _HOUR}),
+        _param("taal", "Languages spoken (any of).",
+               {"type": "array", "items": {"type": "string", "enum": list(LANGUAGE_CODES)}}, style_form=True),
+        _param("zorg", "Only locations for children with extra care needs.", {"type": "string", "enum": ["1"]}),
+        _param("online", "Only locations that accept online requests.", {"type": "string", "enum": ["1"]}),
+        _param("sorteer", "Sort order.", {"type": "string", "enum": list(SORTS)}),
+        _param("pagina", "Page number (at most the number of pages).", {"type": "integer", "minimum": 1,
+                                                                        "maximum": 10000}),
+        _param("per_page", "Results per page.", {"type": "integer", "minimum": 1, "maximum": 100}),
+    ]
+
+
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")  # JSON's: no "nan", "1,5", " 1"
+
+
+def _refusal(value: str, schema: dict) -> str | None:
+    """Why ``value`` does not fit ``schema`` (the keywords the parameters use), or None."""
+    if "not" in schema:
+        return "no value is valid"
+    if schema.get("type") in ("number", "integer"):
+        if not _NUMBER.fullmatch(value):
+            return "not a number"
+        try:
+            number = Decimal(value)  # exact, and no overflow for 1e999999
+        except InvalidOperation:
+            return "not a number"
+        if schema["type"] == "integer" and number != number.to_integral_value():
+            return "not an integer"  # 2.0 and 1e1 are integers to JSON Schema
+        if (number < schema.get("minimum", number) or number > schema.get("maximum", number)
+                or ("exclusiveMinimum" in schema and number <= schema["exclusiveMinimum"])):
+            low = f"above {schema['exclusiveMinimum']}" if "exclusiveMinimum" in schema else f"from {schema['minimum']}"
+            return f"out of range: {low} to {schema['maximum']}"
+        return None
+    if "enum" in schema and value not in schema["enum"]:
+        return "not one of the values the document lists"
+    if "maxLength" in schema and len(value) > schema["maxLength"]:
+        return f"longer than {schema['maxLength']} characters"
+    if schema.get("format") == "date" and iso_date(value) is None:
+        return "not a date (YYYY-MM-DD)"
+    if "pattern" in schema and not re.fullmatch(schema["pattern"].removeprefix("^").removesuffix("$"), value):
+        return "not in the range or form the document gives"
+    return None
+
+
+def canonical(args, parameters: list[dict]) -> MultiDict:
+    """``args`` with each integer written as digits ("2.0", "2e0" → "2"), as the search reads them."""
+    integers = {p["name"] for p in parameters if p["schema"].get("type") == "integer"}
+    result = MultiDict()
+    for name, value in args.items(multi=True):
+        if name in integers and _refusal(value, {"type": "integer"}) is None and abs(Decimal(value)) < 10**6:
+            value = str(int(Decimal(value)))
+        result.add(name, value)
+    return result
+
+
+def refusals(args, parameters: list[dict]) -> dict[str, str]:
+    """Per parameter, why its value does not fit the document; empty values count as absent."""
+    problems = {}
+    for parameter in parameters:
+        name, schema = parameter["name"], parameter["schema"]
+        values = args.getlist(name)
+        if schema.get("type") == "array":
+            schema = schema["items"]
+            values = [item for v in values for item in v.split(",") if item.strip()]  # as the search reads them
+        elif len(values) > 1:  # even empty ones: "q=&q=" is an array, not a string
+            problems[name] = "given more than once"
+            continue
+        values = [v for v in values if v != ""]
+        for value in values:
+            if (reason := _refusal(value, schema)) is not None:
+                problems[name] = reason
+                break
+    return problems
+
 
 PROBLEM = {"type": "object", "required": ["status", "title"], "properties": {
     "status": {"type": "integer"}, "title": {"type": "string"},
@@ -92,7 +214,8 @@ def _json_response(description, schema, *, problem=False):
             "content": {("application/problem+json" if problem else "application/json"): {"schema": schema}}}
 
 
-def document(server: str) -> dict:
+def document(server: str, parameters: list[dict]) -> dict:
+    """``parameters``: :func:`search_parameters` of today."""
     return {
         "openapi": "3.1.0",
         "info": {"title": "Regionaal Loket Kinderopvang — open data", "version": "1.0.0",
@@ -102,7 +225,7 @@ def document(server: str) -> dict:
         "paths": {
             "/locations": {"get": {
                 "operationId": "searchLocations", "summary": "Search locations across the region",
-                "parameters": SEARCH_PARAMETERS,
+                "parameters": parameters,
                 "responses": {
                     "200": _json_response("A page of locations", {
                         "type": "object", "required": ["total", "page", "pages", "per_page", "items", "facets"],

@@ -3,12 +3,15 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from ..validators import EmailAddress
+
 
 class InviteForm(FlaskForm):
     name = StringField(_l("Naam van de andere ouder of voogd"), validators=[
         DataRequired(_l("Vul een naam in.")), Length(max=120, message=_l("Hoogstens 120 tekens."))])
     email = EmailField(_l("Zijn of haar e-mailadres"), validators=[
-        DataRequired(_l("Vul een e-mailadres in.")), Length(max=254, message=_l("Hoogstens 254 tekens."))])
+        DataRequired(_l("Vul een e-mailadres in.")), Length(max=254, message=_l("Hoogstens 254 tekens.")),
+        EmailAddress()])
 
 
 class EraseForm(FlaskForm):

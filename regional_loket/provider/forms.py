@@ -2,17 +2,19 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
-    DecimalField,
-    IntegerField,
+    EmailField,
     SelectChoice,
     SelectField,
     StringField,
+    TelField,
     TextAreaField,
+    URLField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..requests.labels import REJECT_REASONS
+from ..validators import EmailAddress, HttpUrl, PhoneNumber
+from ..web.input import DateField, DecimalField, IntegerField
 
 
 class ActionForm(FlaskForm):
@@ -53,9 +55,13 @@ class ProfileForm(FlaskForm):
         Optional(), NumberRange(0, 200, message=_l("Tussen 0 en 200 euro."))])
     licensed_places = IntegerField(_l("Erkende plaatsen"), validators=[
         InputRequired(_l("Vul het aantal erkende plaatsen in.")), NumberRange(0, 500, message=_l("0 tot 500."))])
-    phone = StringField(_l("Telefoon"), validators=[Length(max=40)])
-    email = StringField(_l("E-mailadres"), validators=[Length(max=254)])
-    website = StringField(_l("Website"), validators=[Length(max=300)])
+    phone = TelField(_l("Telefoon"), validators=[
+        Optional(), Length(max=40, message=_l("Hoogstens 40 tekens.")), PhoneNumber()])
+    email = EmailField(_l("E-mailadres"), validators=[
+        Optional(), Length(max=254, message=_l("Hoogstens 254 tekens.")), EmailAddress()])
+    website = URLField(_l("Website"), validators=[
+        Optional(), Length(max=300, message=_l("Hoogstens 300 tekens.")), HttpUrl()],
+        description=_l("Bijvoorbeeld: https://www.voorbeeld.be"))
     accepts_online = BooleanField(_l("Aanvaardt online aanvragen"))
     extra_criteria = TextAreaField(
         _l("Eigen voorrangscriteria, na die van de regio (één per regel, hoogstens 5)"),
