@@ -352,3 +352,77 @@ def test_a_folded_filter_group_opens_when_it_holds_a_message(client, region):
     bad = client.get("/zoeken", query_string={"gemeente": "Nergensland", "open_voor": "25u"},
                      base_url=host_url(region["tenants"]["herent"])).get_data(as_text=True)
     assert opened(bad) == [True, True] and "Nergensland" in bad
+
+
+# --- free places for the wanted start, the search carried to a location and back (issue 10) ---
+
+
+def test_free_places_are_shown_for_the_wanted_start(client, region):
+    mid_next = NEXT_MONTH.replace(day=15)
+    _, _, plain = find(region, q="Zonnebloem")
+    _, _, started = find(region, q="Zonnebloem", start=mid_next.isoformat())
+    assert plain.free_month == THIS_MONTH and plain.rows[0]["free_places"] == 0
+    assert started.free_month == NEXT_MONTH and started.rows[0]["free_places"] == 2
+    # A month picked explicitly still wins; a start in the past counts from this month.
+    _, _, picked = find(region, q="Zonnebloem", start=mid_next.isoformat(), maand=THIS_MONTH.strftime("%Y-%m"))
+    assert picked.free_month == THIS_MONTH and picked.rows == []  # no free place this month
+    assert search.Search(start=search.add_months(THIS_MONTH, -2)).free_month(TODAY) == THIS_MONTH
+
+    from flask_babel import format_date
+
+    page = client.get("/zoeken", query_string={"q": "Zonnebloem", "start": mid_next.isoformat()},
+                      base_url=host_url()).get_data(as_text=True)
+    with client.application.test_request_context():
+        month = format_date(NEXT_MONTH, "MMMM" if NEXT_MONTH.year == TODAY.year else "MMMM yyyy")
+    assert f"2 vrije plaatsen</strong> in {month}" in page and "Geen vrije plaatsen" not in page
+    api = client.get("/api/v1/locations", query_string={"q": "Zonnebloem", "start": mid_next.isoformat()},
+                     base_url=host_url()).json
+    assert api["items"][0]["free_places_this_month"] == 2
+
+
+def _links(page, text):
+    import re
+
+    return [html.unescape(href) for href, label in re.findall(r'<a[^>]*href="([^"]*)"[^>]*>(.*?)</a>', page, re.S)
+            if text in label]
+
+
+def test_a_location_page_leads_back_to_the_search_the_family_came_from(client, region):
+    from urllib.parse import parse_qs, urlsplit
+
+    herent, leuven = region["tenants"]["herent"], region["tenants"]["leuven"]
+    born, start = search.add_months(THIS_MONTH, -8).isoformat(), NEXT_MONTH.isoformat()
+    # Herent's portal searches Herent by default; the link to Leuven's location writes that out.
+    results = client.get("/zoeken", query_string={"nabij": "1", "geboortedatum": born, "start": start,
+                                                   "q": "Petits"}, base_url=host_url(herent)).get_data(as_text=True)
+    link = _links(results, "Crèche Les Petits Pas")[0]
+    carried = parse_qs(parse_qs(urlsplit(link).query)["zoek"][0])
+    assert carried["gemeente"] == ["herent"] and carried["nabij"] == ["1"] and carried["start"] == [start]
+    moved = client.get(link, base_url=host_url(herent))
+    assert moved.status_code == 302 and urlsplit(moved.headers["Location"]).netloc == "leuven.loket.test"
+    page = client.get(moved.headers["Location"], base_url=host_url(leuven)).get_data(as_text=True)
+    back = urlsplit(_links(page, "Terug naar zoeken")[0])
+    assert back.netloc == "loket.test" and back.path == "/zoeken"
+    assert parse_qs(back.query) == {"nabij": ["1"], "geboortedatum": [born], "start": [start], "q": ["Petits"],
+                                    "gemeente": ["herent"]}
+    ask = parse_qs(urlsplit(_links(page, "Vraag hier een plaats aan")[0]).query)
+    assert ask["geboortedatum"] == [born] and ask["start"] == [start]
+
+
+def test_a_carried_search_keeps_only_search_arguments(client, region):
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    leuven = region["tenants"]["leuven"]
+    l1 = region["locations"]["L1"]
+    zoek = urlencode({"q": "zon", "next": "//evil.example", "_external": "1", "start": "2026-02-30",
+                      "geboortedatum": "javascript:alert(1)", "taal": "x" * 5000})
+    page = client.get(f"/locaties/{l1.id}", query_string={"zoek": zoek}, base_url=host_url(leuven))
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    back_link = _links(body, "Terug naar zoeken")[0]
+    back = parse_qs(urlsplit(back_link).query)
+    assert set(back) == {"q", "start", "geboortedatum"} and "evil" not in back_link
+    ask = parse_qs(urlsplit(_links(body, "Vraag hier een plaats aan")[0]).query)
+    assert set(ask) == {"locatie"}  # dates that are no dates are not handed on
+    plain = client.get(f"/locaties/{l1.id}", base_url=host_url(leuven)).get_data(as_text=True)
+    assert _links(plain, "Terug naar zoeken") == ["/zoeken"]

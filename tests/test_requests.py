@@ -1,7 +1,9 @@
 """Families: one request per child, choices across municipalities, every answer followed."""
 
+import html
+import re
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -18,16 +20,13 @@ from regional_loket.requests.models import Application, CareRequest, RequestStat
 from regional_loket.tenancy import tenant_scope
 from regional_loket.tenancy.models import AuditEntry, Postcode
 
+from . import factories
 from .conftest import host_url, login
-
-TODAY = date.today()
-START = add_months(month_start(TODAY), 3)  # a child of ~9 months at the start
-BORN = add_months(month_start(TODAY), -6).replace(day=10)
-PLAN = {"1": "full", "2": "full", "3": "half", "4": "none", "5": "full"}
+from .factories import BORN, PLAN, START, TODAY  # a child of ~9 months at the start
 
 
 @pytest.fixture
-def world(make_tenant, make_location, make_user):
+def world(make_tenant, make_location):
     herent, leuven = make_tenant("herent", name="Herent"), make_tenant("leuven", name="Leuven")
     herent.postcodes.append(Postcode(code="3020", locality="Herent", lat=50.9085, lon=4.6715))
     free = {(START, "baby"): 1}
@@ -38,37 +37,24 @@ def world(make_tenant, make_location, make_user):
         "ibo": make_location(leuven, "IBO De Speelvogel", kind="out_of_school", min_age_months=30, max_age_months=144),
         "offline": make_location(leuven, "Kinderdagverblijf Papier", accepts_online=False),
     }
-    parent = make_user("parent", name="An Peeters", email="an@example.be")
-    family = families.ensure_family(db.session, parent, language="nl")
-    families.update_details(db.session, family, street="Pastoor Bolsstraat", number="1", postcode="3020", locality="Herent",
-                            phone="+32 470 12 34 56", needs_care_for_work=True, single_parent=False, low_income=False)
-    child = families.add_child(db.session, family, first_name="Lien", last_name="Peeters", birth_date=BORN,
-                               due_date=None, national_number=None, pepper="pepper", today=TODAY)
-    db.session.flush()
+    parent, family = factories.make_family(db.session, email="an@example.be", name="An Peeters",
+                                           street="Pastoor Bolsstraat", phone="+32 470 12 34 56")
+    child = factories.make_child(db.session, family, first_name="Lien", last_name="Peeters")
     return {"tenants": {"herent": herent, "leuven": leuven}, "places": places, "parent": parent,
             "family": family, "child": child}
 
 
-def _draft(world, *keys):
-    care = services.draft(db.session, world["family"], world["child"], actor_id=world["parent"].id)
-    services.set_plan(care, world["child"], start_date=START, flexibility_weeks=2, care_plan=PLAN,
-                      keep_higher_choices=False, today=TODAY)
-    for key in keys:
-        services.add_choice(db.session, care, world["child"], world["places"][key].id)
-    return care
+def _draft(world, *keys, submit=False):
+    return factories.make_request(db.session, world["family"], world["child"], submit=submit,
+                                  locations=[world["places"][key] for key in keys], actor_id=world["parent"].id)
 
 
 def _submit(world, *keys):
-    care = _draft(world, *keys)
-    services.submit(db.session, care, world["family"], world["child"], actor_id=world["parent"].id,
-                    now=utcnow(), today=TODAY)
-    db.session.flush()
-    return care
+    return _draft(world, *keys, submit=True)
 
 
 def _application(world, choice):
-    loaded = services.load_application(db.session, choice)
-    return loaded.tenant, loaded.application
+    return factories.application_of(db.session, choice)
 
 
 def test_submit_writes_one_application_per_chosen_location_in_its_municipality(world):
@@ -110,13 +96,12 @@ def test_a_failure_in_the_third_municipality_leaves_nothing_anywhere(world, make
         with tenant_scope(db.session, tenant):
             assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == 0
     assert db.session.get(CareRequest, request_id).status == RequestStatus.DRAFT
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
+    assert db.session.scalars(sa.select(Notification.template)).all() == []
 
 
 def test_accepting_an_offer_withdraws_the_other_applications(world):
     care = _submit(world, "h1", "l1", "h2")
-    tenant, application = _application(world, care.choices[1])
-    provider.offer(db.session, tenant, application, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
+    factories.make_offer(db.session, care.choices[1])
     withdrawn = services.accept(db.session, care, world["family"], care.choices[1], actor_id=world["parent"].id,
                                 now=utcnow(), today=TODAY)
     assert [c.rank for c in withdrawn] == [1, 3]
@@ -130,16 +115,14 @@ def test_accepting_an_offer_withdraws_the_other_applications(world):
 def test_keeping_higher_choices_open_then_a_higher_acceptance_releases_the_lower_place(world):
     care = _submit(world, "h1", "l1", "h2")
     care.keep_higher_choices = True
-    tenant, lower = _application(world, care.choices[2])
-    provider.offer(db.session, tenant, lower, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
+    tenant, _lower = factories.make_offer(db.session, care.choices[2])
     services.accept(db.session, care, world["family"], care.choices[2], actor_id=None, now=utcnow(), today=TODAY)
     assert [c.status for c in care.choices] == ["submitted", "submitted", "accepted"]
     assert care.status == RequestStatus.OPEN
     with tenant_scope(db.session, tenant):
         assert db.session.scalar(sa.select(Availability.free_places).where(
             Availability.location_id == world["places"]["h2"].id)) == 0
-    tenant_1, higher = _application(world, care.choices[0])
-    provider.offer(db.session, tenant_1, higher, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
+    factories.make_offer(db.session, care.choices[0])
     services.accept(db.session, care, world["family"], care.choices[0], actor_id=None, now=utcnow(), today=TODAY)
     assert [c.status for c in care.choices] == ["accepted", "withdrawn", "withdrawn"]
     with tenant_scope(db.session, tenant):  # the lower place went back to the list
@@ -149,8 +132,7 @@ def test_keeping_higher_choices_open_then_a_higher_acceptance_releases_the_lower
 
 def test_declining_gives_the_place_back(world):
     care = _submit(world, "h1")
-    tenant, application = _application(world, care.choices[0])
-    provider.offer(db.session, tenant, application, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
+    tenant, _ = factories.make_offer(db.session, care.choices[0])
     services.decline(db.session, world["family"], care.choices[0], actor_id=None, now=utcnow())
     with tenant_scope(db.session, tenant):
         assert db.session.scalar(sa.select(Availability.free_places).where(
@@ -184,15 +166,11 @@ def test_duplicate_by_national_number_across_families(world, make_user):
     assert families.national_number_valid(number)
     world["child"].national_number_digest = families.national_number_digest(number, pepper="pepper")
     first = _submit(world, "h1")
-    other_parent = make_user("parent", email="other@example.be")
-    other_family = families.ensure_family(db.session, other_parent, language="nl")
-    other_family.postcode = "3000"
-    twin = families.add_child(db.session, other_family, first_name="Lien", last_name="Peeters", birth_date=BORN,
-                              due_date=None, national_number=number, pepper="pepper", today=TODAY)
-    care = services.draft(db.session, other_family, twin, actor_id=other_parent.id)
-    services.set_plan(care, twin, start_date=START, flexibility_weeks=0, care_plan=PLAN, keep_higher_choices=False,
-                      today=TODAY)
-    services.add_choice(db.session, care, twin, world["places"]["l1"].id)
+    other_parent, other_family = factories.make_family(db.session, email="other@example.be", postcode="3000",
+                                                       locality="Leuven")
+    twin = factories.make_child(db.session, other_family, national_number=number)
+    care = factories.make_request(db.session, other_family, twin, locations=[world["places"]["l1"]],
+                                  flexibility_weeks=0, submit=False, actor_id=other_parent.id)
     with pytest.raises(services.RequestError) as refused:
         services.submit(db.session, care, other_family, twin, actor_id=None, now=utcnow(), today=TODAY)
     assert refused.value.existing == first.id
@@ -523,3 +501,199 @@ def test_messages_that_repeat_user_input_are_escaped(world):
 
     assert isinstance(refused.value.message, str) and not hasattr(refused.value.message, "__html__")
     assert "&lt;b&gt;" in str(escape(refused.value.message))
+
+
+# --- adding to a submitted request, duplicates (issue 10, item 3) -------------------------------
+
+
+def test_a_choice_added_to_an_open_request_reaches_its_provider(world):
+    care = _submit(world, "h1")
+    choice = services.add_to_open_request(db.session, care, world["family"], world["child"],
+                                          world["places"]["l1"].id, actor_id=world["parent"].id, now=utcnow(),
+                                          today=TODAY)
+    assert choice.rank == 2 and choice.status == "submitted" and choice.application_id is not None
+    tenant, application = _application(world, choice)
+    assert tenant.slug == "leuven"
+    with tenant_scope(db.session, tenant):
+        assert application.status == "submitted" and application.rank == 2
+        assert application.snapshot["child"]["first_name"] == "Lien" and application.start_month == START
+        assert [(e.kind, e.to_status, e.actor_role) for e in application.events] == [
+            ("status", "submitted", "family")]
+    mails = db.session.scalars(sa.select(Notification).where(Notification.template == "choice_added")).all()
+    assert [(m.recipient_email, m.data["location"]) for m in mails] == [("an@example.be", "Crèche Les Petits Pas")]
+
+
+def test_an_open_request_takes_no_more_than_the_maximum(world):
+    from regional_loket.tenancy.models import RegionSetting
+
+    db.session.add(RegionSetting(key="max_choices", value=2))
+    care = _submit(world, "h1", "l1")
+    with pytest.raises(services.RequestError, match="hoogstens 2"):
+        services.add_to_open_request(db.session, care, world["family"], world["child"], world["places"]["h2"].id,
+                                     actor_id=None, now=utcnow(), today=TODAY)
+    with tenant_scope(db.session, world["tenants"]["herent"]):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == 1
+
+
+def test_a_submitted_request_takes_no_choice_without_an_application(world):
+    care = _submit(world, "h1")
+    with pytest.raises(services.RequestError, match="al ingediend"):
+        services.add_choice(db.session, care, world["child"], world["places"]["l1"].id)
+    assert len(care.choices) == 1
+    care.status = RequestStatus.WITHDRAWN
+    with pytest.raises(services.RequestError, match="loopt niet meer"):
+        services.add_to_open_request(db.session, care, world["family"], world["child"], world["places"]["l1"].id,
+                                     actor_id=None, now=utcnow(), today=TODAY)
+
+
+def test_the_pick_page_adds_to_the_open_request(app, world):
+    care = _submit(world, "h1")
+    request_id, l1 = care.id, world["places"]["l1"].id
+    client = app.test_client()
+    login(client, world["parent"])
+    page = client.get(f"/aanvragen/kies?locatie={l1}", base_url=host_url()).get_data(as_text=True)
+    assert f'value="{request_id}"' in page and "lopend" in page
+    added = client.post("/aanvragen/kies", data={"locatie": str(l1), "aanvraag": str(request_id)},
+                        base_url=host_url())
+    assert added.status_code == 302 and added.headers["Location"].endswith(f"/aanvragen/{request_id}")
+    db.session.expire_all()
+    care = db.session.get(CareRequest, request_id)
+    assert [c.status for c in care.choices] == ["submitted", "submitted"]
+    assert all(c.application_id for c in care.choices)
+    detail = client.get(added.headers["Location"], base_url=host_url()).get_data(as_text=True)
+    assert "ging ook naar Crèche Les Petits Pas" in detail
+    # Once in, the location is not offered again for that request.
+    page = client.get(f"/aanvragen/kies?locatie={l1}", base_url=host_url()).get_data(as_text=True)
+    assert f'value="{request_id}"' not in page and "staat al in de aanvraag voor Lien" in page
+
+
+def test_a_duplicate_refused_at_submission_leaves_no_draft(app, world):
+    first = _submit(world, "h1")
+    first_id = first.id
+    second = _draft(world, "l1")
+    second_id = second.id
+    client = app.test_client()
+    login(client, world["parent"])
+    refused = client.post(f"/aanvragen/{second_id}/nazicht", base_url=host_url())
+    assert refused.status_code == 302 and refused.headers["Location"].endswith(f"/aanvragen/{first_id}")
+    db.session.expire_all()
+    assert db.session.get(CareRequest, second_id) is None
+    assert db.session.scalars(sa.select(CareRequest.id).where(
+        CareRequest.family_id == world["family"].id)).all() == [first_id]
+    page = client.get(refused.headers["Location"], base_url=host_url()).get_data(as_text=True)
+    assert "Er loopt al een aanvraag voor Lien" in page
+
+
+# --- the search carried into the request (item 4) ----------------------------------------------
+
+
+def _checked(page):
+    """The value of the checked radio button of "Voor welk kind?"."""
+    found = [re.search(r'value="([^"]+)"', tag).group(1) for tag in re.findall(r"<input[^>]*>", page)
+             if 'name="child"' in tag and " checked" in tag]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_the_search_prefills_the_wizard_and_its_location_is_the_first_choice(app, world):
+    l1 = world["places"]["l1"].id
+    client = app.test_client()
+    login(client, world["parent"])
+    sibling_born = add_months(month_start(TODAY), -3).replace(day=2)
+    page = client.get(f"/aanvragen/nieuw?locatie={l1}&geboortedatum={sibling_born}&start={START}",
+                      base_url=host_url()).get_data(as_text=True)
+    assert f'value="{sibling_born.isoformat()}"' in page and _checked(page) == "new"
+    # The family's own child with that birth date is chosen instead of a new one.
+    page = client.get(f"/aanvragen/nieuw?geboortedatum={BORN}", base_url=host_url()).get_data(as_text=True)
+    assert _checked(page) == str(world["child"].id)
+    started = client.post(f"/aanvragen/nieuw?locatie={l1}&geboortedatum={BORN}&start={START}",
+                          data={"child": str(world["child"].id)}, base_url=host_url())
+    plan_url = started.headers["Location"]
+    assert f"start={START}" in plan_url and f"locatie={l1}" in plan_url
+    assert f'value="{START.isoformat()}"' in client.get(plan_url, base_url=host_url()).get_data(as_text=True)
+    planned = client.post(plan_url, data={"start_date": START.isoformat(), "flexibility_weeks": "0",
+                                          "day_1": "full", "day_2": "full", "day_3": "none", "day_4": "none",
+                                          "day_5": "none"}, base_url=host_url())
+    assert planned.status_code == 302 and planned.headers["Location"].endswith("/keuzes")
+    care = db.session.get(CareRequest, uuid.UUID(plan_url.split("/")[2]))
+    assert [c.location_id for c in care.choices] == [l1]
+
+
+def test_bad_carried_dates_are_ignored(app, world):
+    client = app.test_client()
+    login(client, world["parent"])
+    for bad in ("2026-13-40", "²⁰²⁶-01-01", "x" * 300, "20260101"):
+        page = client.get("/aanvragen/nieuw", query_string={"geboortedatum": bad, "start": bad}, base_url=host_url())
+        assert page.status_code == 200
+
+
+def test_the_wizards_search_link_carries_postcode_and_start_month(app, world):
+    care = _draft(world)
+    db.session.flush()
+    client = app.test_client()
+    login(client, world["parent"])
+    page = client.get(f"/aanvragen/{care.id}/keuzes", base_url=host_url()).get_data(as_text=True)
+    link = html.unescape(page.split("Zoek en kies een locatie")[0].rsplit('href="', 1)[1].split('"')[0])
+    from urllib.parse import parse_qs, urlsplit
+
+    target = parse_qs(urlsplit(parse_qs(urlsplit(link).query)["to"][0]).query)
+    assert target["postcode"] == ["3020"] and target["maand"] == [START.strftime("%Y-%m")]
+    assert target["geboortedatum"] == [BORN.isoformat()] and target["start"] == [START.isoformat()]
+
+
+# --- the referrer's wizard (item 9) ------------------------------------------------------------
+
+
+def _referrer_files(client, email=""):
+    filed = client.post("/toeleider/gezin", data={
+        "organisation": "OCMW Leuven", "guardian_name": "Sara Diallo", "guardian_email": email, "language": "nl",
+        "consent": "y"}, base_url=host_url())
+    return uuid.UUID(filed.headers["Location"].split("gezin=")[1])
+
+
+@pytest.mark.parametrize("email", ["", "sara@example.be"])
+def test_the_referrers_wizard_speaks_of_the_family_and_promises_mail_only_with_an_address(app, world, make_user,
+                                                                                          email):
+    referrer = make_user("referrer", organisation="OCMW Leuven")
+    client = app.test_client()
+    login(client, referrer)
+    family_id = _referrer_files(client, email)
+    new_page = client.get(f"/aanvragen/nieuw?gezin={family_id}", base_url=host_url()).get_data(as_text=True)
+    assert "voor het kind van het gezin" in new_page and "Het kind heeft een extra zorgvraag" in new_page
+    assert "uw kind" not in new_page.lower() and "mijn kind" not in new_page.lower()
+    plan_url = client.post(f"/aanvragen/nieuw?gezin={family_id}", data={
+        "child": "new", "first_name": "Awa", "last_name": "Diallo", "birth_date": BORN.isoformat()},
+        base_url=host_url()).headers["Location"]
+    request_id = plan_url.split("/")[2]
+    client.post(plan_url, data={"start_date": START.isoformat(), "flexibility_weeks": "0", "day_1": "full",
+                                "day_2": "full", "day_3": "none", "day_4": "none", "day_5": "none"}, base_url=host_url())
+    client.post("/aanvragen/kies", data={"locatie": str(world["places"]["l1"].id), "aanvraag": request_id},
+                base_url=host_url())
+    family_page = client.get(f"/aanvragen/{request_id}/gezin", base_url=host_url()).get_data(as_text=True)
+    assert "Het gezin" in family_page and "De ouder is alleenstaand" in family_page
+    assert "Ik ben een alleenstaande ouder" not in family_page and "Uw gezin" not in family_page
+    client.post(f"/aanvragen/{request_id}/gezin", data={"street": "Diestsestraat", "number": "9", "postcode": "3000",
+                                                       "locality": "Leuven", "consent": "y"}, base_url=host_url())
+    review = client.get(f"/aanvragen/{request_id}/nazicht", base_url=host_url()).get_data(as_text=True)
+    assert "Kijk de aanvraag na" in review
+    received = client.get(client.post(f"/aanvragen/{request_id}/nazicht", base_url=host_url()).headers["Location"],
+                          base_url=host_url()).get_data(as_text=True)
+    assert "De aanvraag is verstuurd" in received and "1 locatie." in received
+    assert "U krijgt een bevestiging" not in received
+    mails = db.session.scalars(sa.select(Notification).where(Notification.template == "request_submitted")).all()
+    if email:
+        assert "Het gezin krijgt een bevestiging per e-mail" in received
+        assert [m.recipient_email for m in mails] == [email]
+    else:
+        assert "gaf geen e-mailadres" in received and "e-mail en bericht" not in received
+        assert mails == []
+
+
+def test_a_parent_is_still_spoken_to_as_the_parent(app, world):
+    client = app.test_client()
+    login(client, world["parent"])
+    page = client.get("/aanvragen/nieuw", base_url=host_url()).get_data(as_text=True)
+    assert "voor uw kind" in page and "Mijn kind heeft een extra zorgvraag" in page
+    care = _submit(world, "h1")
+    received = client.get(f"/aanvragen/{care.id}/ontvangen", base_url=host_url()).get_data(as_text=True)
+    assert "Uw aanvraag is verstuurd" in received and "U krijgt een bevestiging per e-mail" in received

@@ -81,6 +81,15 @@ class Search:
         months = (start.year - self.birth_date.year) * 12 + start.month - self.birth_date.month
         return months - (1 if start.day < self.birth_date.day else 0)
 
+    def free_month(self, today: date) -> date:
+        """The month whose free places a result shows: the month asked for, else the wanted
+        start's month (a start in the past counts from now), else this month."""
+        if self.month is not None:
+            return self.month
+        if self.start is not None:
+            return max(month_start(self.start), month_start(today))
+        return month_start(today)
+
 
 def month_start(day: date) -> date:
     return day.replace(day=1)
@@ -103,6 +112,15 @@ def _date(text: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         return None
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def iso_date(text: str | None) -> date | None:
+    """A date written as 2026-09-01, and only so (no other ISO forms, no other digits)."""
+    text = (text or "").strip()
+    return _date(text) if _ISO_DATE.fullmatch(text) else None
 
 
 def _time(text: str) -> time | None:
@@ -318,6 +336,7 @@ class Result:
     by_kind: dict[str, int] = field(default_factory=dict)
     scope: tuple[str, ...] = ()  # municipalities searched (after "nearby")
     months: list[date] = field(default_factory=list)
+    free_month: date | None = None  # the month of each row's ``free_places``
 
 
 @dataclass(frozen=True)
@@ -395,7 +414,7 @@ def run(session: Session, search: Search, *, today: date, per_page: int = PER_PA
     where = _conditions(search, today=today, scope=scope, text_query=text_query)
     age = search.age_months(today)
     groups = age_groups_for(age)
-    first_month = search.month or month_start(today)
+    first_month = search.free_month(today)
     free_now = (
         select(func.coalesce(func.sum(CatalogAvailability.free_places), 0))
         .where(CatalogAvailability.location_id == c.location_id, CatalogAvailability.month == first_month,
@@ -433,7 +452,8 @@ def run(session: Session, search: Search, *, today: date, per_page: int = PER_PA
         for row in session.execute(statement)
     ] if total else []
     return Result(rows=rows, total=total, page=page, pages=pages, scope=scope, by_municipality=by_municipality,
-                  by_kind=by_kind, months=[add_months(month_start(today), i) for i in range(18)])
+                  by_kind=by_kind, months=[add_months(month_start(today), i) for i in range(18)],
+                  free_month=first_month)
 
 
 def _counts(session: Session, where: _Where) -> tuple[int, list, dict]:

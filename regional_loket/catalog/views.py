@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -76,12 +76,52 @@ def search_page():
     )
 
 
+# The arguments a search is made of: the only ones a location page carries back (``zoek``).
+SEARCH_ARGS = ("q", "gemeente", "nabij", "postcode", "lat", "lon", "afstand", "type", "geboortedatum", "start",
+               "maand", "ikt", "zorg", "online", "maxprijs", "open_voor", "open_na", "taal", "sorteer", "pagina")
+MAX_CARRIED = 1000  # characters of a carried search; a longer one is dropped, not cut
+
+
+def carried_search(args: MultiDict) -> MultiDict:
+    """The search's own arguments out of ``args``, to travel along to a location page and back:
+    known names only, printable values, bounded in size. Whatever else is dropped; the search
+    page still checks every value as it always does."""
+    kept = MultiDict((name, value) for name in SEARCH_ARGS for value in args.getlist(name)
+                     if value.isprintable() and len(value) <= search.MAX_QUERY)
+    return kept if len(urlencode(list(kept.items(multi=True)))) <= MAX_CARRIED else MultiDict()
+
+
+def search_from(zoek: str | None) -> MultiDict:
+    """The search a ``zoek`` parameter names (the query string of the search page)."""
+    return carried_search(MultiDict(parse_qsl(zoek or "", keep_blank_values=True)))
+
+
+def _this_search() -> str | None:
+    """The current search as a ``zoek`` value. On a municipal portal its default municipality
+    is written out, so the same search can be repeated from any host."""
+    if "this_search" not in g:
+        args = carried_search(request.args)
+        if "gemeente" not in args and g.tenant is not None:
+            args.add("gemeente", g.tenant.slug)
+        g.this_search = urlencode(list(args.items(multi=True))) or None
+    return g.this_search
+
+
 @bp.app_template_global()
 def location_link(row) -> str:
     slug, location_id = row["tenant_slug"], row["location_id"]
     if g.tenant is not None and g.tenant.slug == slug:
-        return url_for("catalog.location", location_id=location_id)
-    return url_for("catalog.location_elsewhere", location_id=location_id)
+        return url_for("catalog.location", location_id=location_id, zoek=_this_search())
+    return url_for("catalog.location_elsewhere", location_id=location_id, zoek=_this_search())
+
+
+@bp.app_template_global()
+def request_link_args(args: MultiDict, location_id) -> dict:
+    """What "choose this location" hands to the request wizard: the location, and the child's
+    birth date and the wanted start of the search, when they are valid dates."""
+    carried = {name: found.isoformat() for name in ("geboortedatum", "start")
+               if (found := search.iso_date(args.get(name)))}
+    return {"locatie": location_id, **carried}
 
 
 @bp.route("/locatie/<uuid:location_id>")
@@ -99,7 +139,8 @@ def location_elsewhere(location_id: uuid.UUID):
         abort(404)
     from ..web.urls import switch_url
 
-    return redirect(switch_url(tenant, "catalog.location", location_id=location_id))
+    zoek = urlencode(list(search_from(request.args.get("zoek")).items(multi=True))) or None
+    return redirect(switch_url(tenant, "catalog.location", location_id=location_id, zoek=zoek))
 
 
 @bp.route("/locaties/<uuid:location_id>")
@@ -115,4 +156,12 @@ def location(location_id: uuid.UUID):
     first = search.month_start(today())
     months = [search.add_months(first, i) for i in range(18)]
     free = {(a.month, a.age_group): a.free_places for a in place.availability if a.month >= first}
-    return render_template("catalog/location.html", place=place, months=months, free=free, labels=labels)
+    came_from = search_from(request.args.get("zoek"))
+    from ..web.urls import switch_url
+
+    # Back to the search the family came from (on the regional portal, which searches every
+    # municipality), not to this municipality's empty search.
+    back = switch_url(None, "catalog.search_page", **{k: came_from.getlist(k) for k in came_from}) if came_from \
+        else url_for("catalog.search_page")
+    return render_template("catalog/location.html", place=place, months=months, free=free, labels=labels,
+                           back_to_search=back, request_args=request_link_args(came_from, place.id))

@@ -18,6 +18,7 @@ from ..database import utcnow
 from ..extensions import db
 from ..requests.models import CareRequest
 from ..tenancy import region_only
+from ..validators import EmailAddress, PhoneNumber
 from ..web import register_back_office
 from . import services
 
@@ -36,9 +37,10 @@ class FileForm(FlaskForm):
     guardian_name = StringField(_l("Naam van de ouder of voogd"), validators=[
         DataRequired(_l("Vul de naam van de ouder in.")), Length(max=120, message=_l("Hoogstens 120 tekens."))])
     guardian_email = EmailField(_l("E-mailadres van de ouder (niet verplicht)"), validators=[
-        Optional(), Length(max=254, message=_l("Hoogstens 254 tekens."))],
+        Optional(), Length(max=254, message=_l("Hoogstens 254 tekens.")), EmailAddress()],
         description=_l("Met een e-mailadres krijgt het gezin bericht bij elk antwoord en kan het zelf meevolgen."))
-    phone = TelField(_l("Telefoon van de ouder"), validators=[Optional(), Length(max=40)])
+    phone = TelField(_l("Telefoon van de ouder"), validators=[
+        Optional(), Length(max=40, message=_l("Hoogstens 40 tekens.")), PhoneNumber()])
     language = SelectField(_l("Taal van het gezin"), choices=LANGUAGE_CHOICES, default="nl")
     consent = BooleanField(_l("Het gezin gaf toestemming dat wij deze aanvraag voor hen indienen en opvolgen."),
                            validators=[DataRequired(_l("Zonder toestemming van het gezin kunt u niet verder."))])

@@ -6,8 +6,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -16,6 +14,9 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ..validators import PhoneNumber
+from ..web.input import DateField, IntegerField
 
 DAY_CHOICES = [SelectChoice("none", _l("geen opvang")), SelectChoice("half", _l("halve dag")),
                SelectChoice("full", _l("volle dag"))]
@@ -63,7 +64,8 @@ class FamilyForm(FlaskForm):
     number = StringField(_l("Huisnummer"), validators=[DataRequired(_l("Vul uw huisnummer in.")), Length(max=20)])
     postcode = StringField(_l("Postcode"), validators=[DataRequired(_l("Vul uw postcode in.")), Length(max=4)])
     locality = StringField(_l("Gemeente"), validators=[DataRequired(_l("Vul uw gemeente in.")), Length(max=80)])
-    phone = TelField(_l("Telefoon"), validators=[Optional(), Length(max=40, message=_l("Hoogstens 40 tekens."))])
+    phone = TelField(_l("Telefoon"), validators=[Optional(), Length(max=40, message=_l("Hoogstens 40 tekens.")),
+                                                 PhoneNumber()], render_kw={"autocomplete": "tel"})
     needs_care_for_work = BooleanField(_l("We hebben opvang nodig om te werken, werk te zoeken of een opleiding te volgen"))
     single_parent = BooleanField(_l("Ik ben een alleenstaande ouder"))
     low_income = BooleanField(_l("Ons gezinsinkomen ligt onder de grens voor voorrang"))
@@ -86,3 +88,42 @@ class ChangeForm(FlaskForm):
     day_5 = SelectField(WEEKDAYS[4][1], choices=DAY_CHOICES)
 
     care_plan = PlanForm.care_plan
+
+
+# A referrer filing for a family reads about "the family" and "the child", never "my child".
+_FOR_THE_FAMILY = {
+    "birth_date": {"description": _l("Of, als het kindje nog niet geboren is, de verwachte datum hieronder.")},
+    "extra_care_needs": {"label": _l("Het kind heeft een extra zorgvraag")},
+    "keep_higher_choices": {
+        "label": _l("Als het gezin een plaats aanvaardt, blijven de hoger gerangschikte keuzes open"),
+        "description": _l("Zonder dit vinkje trekken we bij het aanvaarden alle andere aanvragen van het gezin in.")},
+    "street": {"required": _l("Vul de straat van het gezin in.")},
+    "number": {"required": _l("Vul het huisnummer van het gezin in.")},
+    "postcode": {"required": _l("Vul de postcode van het gezin in.")},
+    "locality": {"required": _l("Vul de gemeente van het gezin in.")},
+    "needs_care_for_work": {
+        "label": _l("Het gezin heeft opvang nodig om te werken, werk te zoeken of een opleiding te volgen")},
+    "single_parent": {"label": _l("De ouder is alleenstaand")},
+    "low_income": {"label": _l("Het gezinsinkomen ligt onder de grens voor voorrang")},
+    "consent": {
+        "label": _l("Het gezin geeft toestemming om deze gegevens te delen met de gekozen opvanglocaties, alleen "
+                    "voor deze aanvraag."),
+        "required": _l("Zonder toestemming van het gezin kunnen we de aanvraag niet doorsturen.")},
+}
+
+
+def speak_of_the_family(form: FlaskForm) -> FlaskForm:
+    """Reword ``form`` (this instance only) for a referrer who fills it in for a family."""
+    for name, wording in _FOR_THE_FAMILY.items():
+        field = form._fields.get(name)
+        if field is None:
+            continue
+        if "label" in wording:
+            field.label.text = wording["label"]
+        if "description" in wording:
+            field.description = wording["description"]
+        if "required" in wording:
+            # A new list of validators for this field only: the class's validators are shared.
+            field.validators = [DataRequired(wording["required"]) if isinstance(v, DataRequired) else v
+                                for v in field.validators]
+    return form

@@ -1,6 +1,10 @@
 """Translated labels of the request domain's codes."""
 
+import re
+
 from flask_babel import lazy_gettext as _l
+
+from .models import StatusNote
 
 REJECT_REASONS = {
     "no_place": _l("Geen plaats voor de gevraagde periode"),
@@ -25,3 +29,26 @@ STATUS_LABELS = {
 
 def status_label(code: str) -> str:
     return str(STATUS_LABELS.get(code, code))
+
+
+# The codes a status event's text holds when the system changed the status (models.StatusNote).
+STATUS_NOTE_LABELS = {
+    StatusNote.OFFER_CANCELLED: _l("het aanbod werd ingetrokken"),
+    StatusNote.ACCEPTED_ELSEWHERE: _l("een plaats bij een andere keuze werd aanvaard"),
+    StatusNote.HIGHER_CHOICE_ACCEPTED: _l("een plaats bij een hogere keuze werd aanvaard"),
+    StatusNote.FAMILY_ERASED: _l("de gegevens van het gezin werden gewist"),
+}
+_CODE = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)+")
+
+
+def event_note(event) -> str:
+    """What a status event says besides the status: the label of a system code, or the words
+    staff typed (a rejection's explanation). A code without a label is left out, never shown."""
+    text = (event.text or "").strip()
+    if not text:
+        return ""
+    if text in STATUS_NOTE_LABELS:
+        return str(STATUS_NOTE_LABELS[text])
+    if event.actor_role == "system" or _CODE.fullmatch(text):
+        return ""
+    return text

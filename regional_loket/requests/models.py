@@ -151,6 +151,16 @@ class EventKind(enum.StrEnum):
     CHANGE = "change"  # start date or care plan changed by the family
 
 
+class StatusNote(enum.StrEnum):
+    """Why the system (or staff, by a button) changed a status: kept as a code in the status
+    event's ``text`` and shown through ``labels.STATUS_NOTE_LABELS``, never raw."""
+
+    OFFER_CANCELLED = "offer-cancelled"  # staff withdrew the offer; back on the waiting list
+    ACCEPTED_ELSEWHERE = "accepted-elsewhere"  # the family accepted a place at another choice
+    HIGHER_CHOICE_ACCEPTED = "higher-choice-accepted"  # a higher-ranked choice was accepted later
+    FAMILY_ERASED = "family-erased"  # the family's data were erased
+
+
 class ApplicationEvent(UUIDKey, db.Model):
     """Everything that happened to an application: the history and the family's timeline."""
 

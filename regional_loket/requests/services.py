@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..catalog.models import AGE_GROUP_MONTHS, CatalogLocation, Location
 from ..catalog.search import add_months, month_start
@@ -31,6 +31,7 @@ from .models import (
     EventKind,
     RequestStatus,
     Status,
+    StatusNote,
 )
 
 DEFAULT_MAX_CHOICES = 5
@@ -156,6 +157,14 @@ def set_plan(request: CareRequest, child: Child, *, start_date: date, flexibilit
 
 
 def add_choice(session: Session, request: CareRequest, child: Child, location_id: uuid.UUID) -> Choice:
+    """Add a location to a draft. A submitted request takes one through ``add_to_open_request``,
+    which also sends it: a choice without an application would reach no provider."""
+    if request.status != RequestStatus.DRAFT:
+        raise RequestError(_l("Deze aanvraag werd al ingediend."), "location")
+    return _new_choice(session, request, child, location_id)
+
+
+def _new_choice(session: Session, request: CareRequest, child: Child, location_id: uuid.UUID) -> Choice:
     if any(c.location_id == location_id for c in request.choices):
         raise RequestError(_l("Deze locatie staat al in uw keuzes."), "location")
     if len(request.choices) >= max_choices(session):
@@ -244,26 +253,68 @@ def submit(session: Session, request: CareRequest, family: Family, child: Child,
 
     tenants = {t.id: t for t in session.scalars(select(Tenant).where(
         Tenant.id.in_({c.tenant_id for c in request.choices})))}
-    start_month = month_start(request.start_date)
     for choice in request.choices:
-        with tenant_scope(session, tenants[choice.tenant_id]):
-            location = session.get(Location, choice.location_id)
-            if location is None or not location.active or not location.accepts_online:
-                raise RequestError(_l("Een gekozen locatie aanvaardt intussen geen aanvragen meer."), "location")
-            application = Application(
-                request_id=request.id, location_id=location.id, rank=choice.rank, status=Status.SUBMITTED,
-                snapshot=snapshot(family, child, request, location), submitted_at=now, start_month=start_month,
-                age_group=age_group(age_in_months(child, request.start_date), location.kind),
-            )
-            _event(application, EventKind.STATUS, actor_id=actor_id, actor_role=actor_role,
-                   to_status=Status.SUBMITTED, now=now)
-            session.add(application)
-            session.flush()
-            choice.application_id, choice.status = application.id, Status.SUBMITTED
+        _send(session, tenants[choice.tenant_id], request, family, child, choice, actor_id=actor_id,
+              actor_role=actor_role, now=now)
     request.status, request.submitted_at, request.confirmed_at = RequestStatus.OPEN, now, now
     session.flush()
     tell_family(session, family, "request_submitted", f"submitted:{request.id}",
                 child=child.first_name, count=len(request.choices), url=request_url(request.id))
+
+
+def _send(session: Session, tenant: Tenant, request: CareRequest, family: Family, child: Child, choice: Choice, *,
+          actor_id, actor_role: str, now: datetime) -> Application:
+    """Write the application of one choice into its location's municipality, with its first
+    history event, and mirror it on the choice: the same at submission and when a choice is
+    added to an open request."""
+    with tenant_scope(session, tenant):
+        location = session.get(Location, choice.location_id)
+        if location is None or not location.active or not location.accepts_online:
+            raise RequestError(_l("Een gekozen locatie aanvaardt intussen geen aanvragen meer."), "location")
+        application = Application(
+            request_id=request.id, location_id=location.id, rank=choice.rank, status=Status.SUBMITTED,
+            snapshot=snapshot(family, child, request, location), submitted_at=now,
+            start_month=month_start(request.start_date),
+            age_group=age_group(age_in_months(child, request.start_date), location.kind),
+        )
+        _event(application, EventKind.STATUS, actor_id=actor_id, actor_role=actor_role,
+               to_status=Status.SUBMITTED, now=now)
+        session.add(application)
+        session.flush()
+    choice.application_id, choice.status = application.id, Status.SUBMITTED
+    return application
+
+
+def add_to_open_request(session: Session, request: CareRequest, family: Family, child: Child,
+                        location_id: uuid.UUID, *, actor_id: uuid.UUID, actor_role: str = "family", now: datetime,
+                        today: date) -> Choice:
+    """Add a location to a request that was already submitted: the new choice (last in rank,
+    within the maximum) reaches its provider as an application at once, exactly as at
+    submission, in the caller's transaction."""
+    if request.status != RequestStatus.OPEN:
+        raise RequestError(_l("Deze aanvraag loopt niet meer. Begin een nieuwe aanvraag."), "location")
+    check_plan(child, request.start_date, request.care_plan, today=today)
+    choice = _new_choice(session, request, child, location_id)
+    _send(session, session.get(Tenant, choice.tenant_id), request, family, child, choice, actor_id=actor_id,
+          actor_role=actor_role, now=now)
+    session.flush()
+    location_name = session.scalar(select(CatalogLocation.name).where(CatalogLocation.location_id == location_id))
+    tell_family(session, family, "choice_added", f"added:{choice.id}", child=child.first_name,
+                location=location_name, url=request_url(request.id))
+    return choice
+
+
+def discard_draft(session: Session, request: CareRequest) -> None:
+    """Remove a draft that will never be submitted (its child's other request runs already)."""
+    if request.status != RequestStatus.DRAFT:
+        raise RequestError(_l("Deze aanvraag werd al ingediend."))
+    session.delete(request)
+    session.flush()
+
+
+def will_be_mailed(family: Family) -> bool:
+    """Whether ``tell_family`` reaches anyone in this family: a guardian with an address."""
+    return any(guardian.email for guardian in family.guardians)
 
 
 def request_url(request_id: uuid.UUID) -> str:
@@ -297,6 +348,26 @@ def load_application(session: Session, choice: Choice) -> Loaded:
         application = session.get(Application, choice.application_id)
         application.events  # noqa: B018 — load the history while this tenant is bound
     return Loaded(choice, tenant, application)
+
+
+def load_applications(session: Session, choices) -> dict[uuid.UUID, Loaded]:
+    """The applications behind these choices (by choice id) with their history: two statements
+    per municipality however many choices are in it (the request page; one by one it was
+    three per choice). Keep the result while using it: it holds the tenants, which the
+    session's identity map only references weakly."""
+    submitted = [c for c in choices if c.application_id]
+    if not submitted:
+        return {}
+    tenants = session.scalars(select(Tenant).where(Tenant.id.in_({c.tenant_id for c in submitted}))).all()
+    loaded = {}
+    for tenant in tenants:
+        mine = [c for c in submitted if c.tenant_id == tenant.id]
+        with tenant_scope(session, tenant):
+            rows = {a.id: a for a in session.scalars(
+                select(Application).where(Application.id.in_([c.application_id for c in mine]))
+                .options(selectinload(Application.events)))}
+        loaded.update({c.id: Loaded(c, tenant, rows[c.application_id]) for c in mine if c.application_id in rows})
+    return loaded
 
 
 def set_status(session: Session, loaded: Loaded, to_status: str, *, actor_id, actor_role: str, now: datetime,
@@ -350,14 +421,14 @@ def accept(session: Session, request: CareRequest, family: Family, choice: Choic
             if other_loaded.application.status == Status.OFFERED:
                 _release_hold(session, other_loaded)
             set_status(session, other_loaded, Status.WITHDRAWN, actor_id=actor_id, actor_role="system", now=now,
-                       text="accepted-elsewhere")
+                       text=StatusNote.ACCEPTED_ELSEWHERE)
             withdrawn.append(other)
         elif other.status == Status.ACCEPTED and lower:
             # A lower place accepted earlier is released now that a higher choice is accepted.
             other_loaded = load_application(session, other)
             _release_hold(session, other_loaded)
             set_status(session, other_loaded, Status.WITHDRAWN, actor_id=actor_id, actor_role="system", now=now,
-                       text="higher-choice-accepted")
+                       text=StatusNote.HIGHER_CHOICE_ACCEPTED)
             withdrawn.append(other)
     still_open = any(c.status in OPEN_STATUSES for c in request.choices)
     request.status = RequestStatus.OPEN if still_open else RequestStatus.PLACED
@@ -429,17 +500,31 @@ def message(session: Session, choice: Choice, text: str, *, actor_id, now: datet
                now=now)
 
 
-def queue_positions(session: Session, request: CareRequest) -> dict[uuid.UUID, tuple[int, str]]:
+def queue_positions(session: Session, request: CareRequest, *, loaded: dict[uuid.UUID, Loaded] | None = None,
+                    today: date | None = None) -> dict[uuid.UUID, tuple[int, str]]:
     """Where each waiting application stands in its location's list for the same start month
-    and age group (1 = first), with the explanation staff see too."""
-    from ..provider.ranking import explain
+    and age group (1 = first), with the explanation staff see too. ``loaded``: what
+    :func:`load_applications` gave for this request, when the caller has it already.
+    One statement per waiting application (its place), plus the policy and, per municipality,
+    its locations."""
+    from ..provider.ranking import explain, policy_in_force
 
+    today = today or date.today()
+    loaded = load_applications(session, request.choices) if loaded is None else loaded
+    waiting = [one for one in loaded.values()
+               if one.choice.status in (Status.SUBMITTED, Status.IN_REVIEW, Status.WAITLISTED)]
+    if not waiting:
+        return {}
+    policy = policy_in_force(session, today)
     positions = {}
-    for choice in request.choices:
-        if choice.application_id and choice.status in (Status.SUBMITTED, Status.IN_REVIEW, Status.WAITLISTED):
-            loaded = load_application(session, choice)
-            with tenant_scope(session, loaded.tenant):
-                ranked = explain(session, loaded.application)
-            if ranked is not None:
-                positions[choice.id] = (ranked.position, ranked.explanation)
+    for tenant in {one.tenant.id: one.tenant for one in waiting}.values():
+        mine = [one for one in waiting if one.tenant.id == tenant.id]
+        with tenant_scope(session, tenant):
+            # Held here so that explain() finds each location in the identity map.
+            locations = session.scalars(select(Location).where(  # noqa: F841
+                Location.id.in_({one.application.location_id for one in mine}))).all()
+            for one in mine:
+                ranked = explain(session, one.application, today=today, policy=policy)
+                if ranked is not None:
+                    positions[one.choice.id] = (ranked.position, ranked.explanation)
     return positions

@@ -15,7 +15,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from ..accounts import require
 from ..accounts.forms import ConfirmForm
 from ..accounts.models import Role
 from ..catalog.models import CatalogLocation
+from ..catalog.search import add_months, iso_date, month_start
 from ..database import utcnow
 from ..extensions import db
 from ..families import services as families
@@ -42,9 +43,14 @@ FAMILY_SIDE = (Role.PARENT, Role.REFERRER)
 
 @register_back_office
 def _link(user, tenant):
-    if tenant is None and any(m.role == Role.PARENT for m in user.memberships):
-        return [(_("Mijn aanvragen"), url_for("requests.overview")), (_("Mijn gezin"), url_for("families.dossier"))]
-    return []
+    if not any(m.role == Role.PARENT for m in user.memberships):
+        return []
+
+    # The family's pages live on the regional host; from a municipal one, go there logged in.
+    def link(endpoint):
+        return url_for(endpoint) if tenant is None else switch_url(None, endpoint)
+
+    return [(_("Mijn aanvragen"), link("requests.overview")), (_("Mijn gezin"), link("families.dossier"))]
 
 
 def today() -> date:
@@ -67,6 +73,30 @@ def _family() -> Family:
 
 def _actor_role(family: Family) -> str:
     return "family" if families.is_guardian(family, current_user.id) else "referrer"
+
+
+def _acting_for(family: Family) -> bool:
+    """True when the user files for a family that is not their own (a referrer): the wizard's
+    templates and forms then speak about "the family" and "the child", not "you"."""
+    return not families.is_guardian(family, current_user.id)
+
+
+def _date_arg(name: str) -> date | None:
+    """A date the search carried along (``geboortedatum``, ``start``); anything else is ignored:
+    it only prefills a form the family still checks."""
+    return iso_date(request.args.get(name))
+
+
+def _carried() -> dict:
+    """The search's child and start that travel along the wizard's links, valid ones only."""
+    return {name: found.isoformat() for name in ("geboortedatum", "start") if (found := _date_arg(name))}
+
+
+def _location_arg() -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.args.get("locatie", ""))
+    except ValueError:
+        return None
 
 
 def _own_request(request_id: uuid.UUID) -> tuple[CareRequest, Family, Child]:
@@ -134,11 +164,14 @@ def overview():
 @region_only
 def new():
     family = _family()
+    acting_for = _acting_for(family)
     form = forms.ChildForm()
+    if acting_for:
+        forms.speak_of_the_family(form)
     form.child.choices = [SelectChoice(str(c.id), f"{c.first_name} {c.last_name}") for c in family.children] + [
         SelectChoice("new", _("Een ander kind"))]
     if request.method == "GET":
-        form.child.data = str(family.children[0].id) if family.children else "new"
+        _prefill_child(form, family, _date_arg("geboortedatum"))
     if form.validate_on_submit():
         try:
             if form.child.data and form.child.data != "new":
@@ -152,18 +185,30 @@ def new():
                     national_number=form.national_number.data, pepper=current_app.config["SECRET_KEY"],
                     today=today(), foster_child=form.foster_child.data, extra_care_needs=form.extra_care_needs.data)
             care = services.draft(db.session, family, child, actor_id=current_user.id)
-            pending = request.args.get("locatie")
+            pending = _location_arg()
             db.session.commit()
         except families.FamilyError as error:
             db.session.rollback()
             _error(form, error)
         else:
-            if pending:
-                return redirect(url_for("requests.plan", request_id=care.id, locatie=pending))
-            if not families.is_guardian(family, current_user.id):
-                return redirect(url_for("requests.plan", request_id=care.id))
-            return redirect(url_for("requests.plan", request_id=care.id))
-    return render_template("requests/new.html", form=form), 200 if not form.errors else 422
+            start = _carried().get("start")
+            return redirect(url_for("requests.plan", request_id=care.id, locatie=pending, start=start))
+    return render_template("requests/new.html", form=form, acting_for=acting_for), 200 if not form.errors else 422
+
+
+def _prefill_child(form, family: Family, born: date | None) -> None:
+    """Preselect the child the search was for: one of the family's own with that (expected)
+    birth date, else a new child with the date filled in; without a date, the first child."""
+    match = next((c for c in family.children if born and c.reference_date == born), None)
+    if match is not None or born is None:
+        child = match or (family.children[0] if family.children else None)
+        form.child.data = str(child.id) if child else "new"
+        return
+    form.child.data = "new"
+    if born > today():
+        form.due_date.data = born
+    else:
+        form.birth_date.data = born
 
 
 @bp.route("/<uuid:request_id>/planning", methods=["GET", "POST"])
@@ -173,27 +218,47 @@ def plan(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
     if care.status != RequestStatus.DRAFT:
         return redirect(url_for("requests.detail", request_id=care.id))
-    form = forms.PlanForm(obj=None if request.method == "POST" else _plan_defaults(care))
+    acting_for = _acting_for(family)
+    form = forms.PlanForm(obj=None if request.method == "POST" else _plan_defaults(care, _date_arg("start")))
+    if acting_for:
+        forms.speak_of_the_family(form)
     if form.validate_on_submit():
         try:
             services.set_plan(care, child, start_date=form.start_date.data,
                               flexibility_weeks=form.flexibility_weeks.data, care_plan=form.care_plan(),
                               keep_higher_choices=form.keep_higher_choices.data, today=today())
-            db.session.commit()
         except services.RequestError as error:
             db.session.rollback()
             _error(form, error)
         else:
-            pending = request.args.get("locatie")
-            if pending:
-                return redirect(url_for("requests.pick", locatie=pending, aanvraag=care.id))
+            _add_pending_location(care, child)
+            db.session.commit()
             return redirect(url_for("requests.choices", request_id=care.id))
-    return render_template("requests/plan.html", form=form, care=care, child=child), 200 if not form.errors else 422
+    return render_template("requests/plan.html", form=form, care=care, child=child,
+                           acting_for=acting_for), 200 if not form.errors else 422
 
 
-def _plan_defaults(care: CareRequest):
+def _add_pending_location(care: CareRequest, child: Child) -> None:
+    """The wizard was started from a location (``?locatie=``): it becomes the first choice as the
+    plan is saved, with no page to confirm it again. A location that cannot be chosen is
+    explained on the choices page; the plan is saved all the same."""
+    location_id = _location_arg()
+    if location_id is None or any(c.location_id == location_id for c in care.choices):
+        return
+    name = db.session.scalar(select(CatalogLocation.name).where(CatalogLocation.location_id == location_id))
+    if name is None:
+        return
+    try:
+        services.add_choice(db.session, care, child, location_id)
+    except services.RequestError as error:
+        flash(str(error.message), "error")
+    else:
+        flash(_("%(name)s staat nu in uw keuzes.", name=name), "success")
+
+
+def _plan_defaults(care: CareRequest, start: date | None = None):
     class Defaults:
-        start_date = care.start_date
+        start_date = care.start_date or start
         flexibility_weeks = care.flexibility_weeks
         keep_higher_choices = care.keep_higher_choices
 
@@ -230,16 +295,27 @@ def choices(request_id: uuid.UUID):
                 for c in care.choices}
     return render_template("requests/choices.html", care=care, child=child, locations=_locations(care),
                            problems=problems, form=form, max_choices=services.max_choices(db.session),
-                           search=switch_url(None, "catalog.search_page", geboortedatum=(
-                               child.reference_date.isoformat() if child.reference_date else None),
-                               start=care.start_date.isoformat() if care.start_date else None, online="1"))
+                           search=switch_url(None, "catalog.search_page", **_search_for(care, family, child)),
+                           acting_for=_acting_for(family))
+
+
+def _search_for(care: CareRequest, family: Family, child: Child) -> dict:
+    """The search that finds locations for this request: the child's age and the start, near
+    the family's postcode, with free places in the start month (when the search offers it)."""
+    args = {"geboortedatum": child.reference_date.isoformat() if child.reference_date else None,
+            "start": care.start_date.isoformat() if care.start_date else None, "online": "1",
+            "postcode": family.postcode or None}
+    if care.start_date and month_start(today()) <= month_start(care.start_date) <= add_months(today(), 17):
+        args["maand"] = care.start_date.strftime("%Y-%m")
+    return {key: value for key, value in args.items() if value is not None}
 
 
 @bp.route("/kies", methods=["GET", "POST"])
 @require(*FAMILY_SIDE)
 @region_only
 def pick():
-    """Add a location (from a search result or a location page, in any municipality) to a draft."""
+    """Add a location (from a search result or a location page, in any municipality) to a draft,
+    or to a request already submitted: then it goes to the provider at once."""
     try:
         location_id = uuid.UUID(request.values.get("locatie", ""))
     except ValueError:
@@ -249,27 +325,42 @@ def pick():
         abort(404)
     own = families.family_of(db.session, current_user.id)
     acting = [f.id for f in families.families_filed_by(db.session, current_user)] + ([own.id] if own else [])
-    drafts = list(db.session.scalars(select(CareRequest).where(
-        CareRequest.family_id.in_(acting), CareRequest.status == RequestStatus.DRAFT))) if acting else []
+    candidates = list(db.session.scalars(select(CareRequest).where(
+        CareRequest.family_id.in_(acting), CareRequest.status.in_((RequestStatus.DRAFT, RequestStatus.OPEN)))
+        .order_by(CareRequest.created_at.desc()))) if acting else []
+    maximum = services.max_choices(db.session)
+    already = [c for c in candidates if any(choice.location_id == location_id for choice in c.choices)]
+    requests = [c for c in candidates if c not in already and len(c.choices) < maximum]
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            care, _family, child = _own_request(uuid.UUID(request.form.get("aanvraag", "")))
+            care, family, child = _own_request(uuid.UUID(request.form.get("aanvraag", "")))
         except ValueError:
             abort(400)
         try:
-            services.add_choice(db.session, care, child, location_id)
+            if care.status == RequestStatus.DRAFT:
+                services.add_choice(db.session, care, child, location_id)
+            else:
+                services.add_to_open_request(db.session, care, family, child, location_id, actor_id=current_user.id,
+                                             actor_role=_actor_role(family), now=utcnow(), today=today())
             db.session.commit()
         except services.RequestError as error:
             db.session.rollback()
             flash(str(error.message), "error")
         else:
-            flash(_("%(name)s staat nu in uw keuzes.", name=location.name), "success")
-        return redirect(url_for("requests.choices", request_id=care.id))
+            if care.status == RequestStatus.DRAFT:
+                flash(_("%(name)s staat nu in uw keuzes.", name=location.name), "success")
+            else:
+                flash(_("De aanvraag voor %(child)s ging ook naar %(name)s.", child=child.first_name,
+                        name=location.name), "success")
+        if care.status == RequestStatus.DRAFT:
+            return redirect(url_for("requests.choices", request_id=care.id))
+        return redirect(url_for("requests.detail", request_id=care.id))
     children = {c.id: c for c in db.session.scalars(select(Child).where(
-        Child.id.in_([d.child_id for d in drafts])))} if drafts else {}
-    return render_template("requests/pick.html", location=location, drafts=drafts, children=children, form=form,
-                           chosen=request.args.get("aanvraag"))
+        Child.id.in_([c.child_id for c in candidates])))} if candidates else {}
+    return render_template("requests/pick.html", location=location, requests=requests, already=already,
+                           children=children, form=form, chosen=request.args.get("aanvraag"),
+                           max_choices=maximum, carried=_carried())
 
 
 @bp.route("/<uuid:request_id>/gezin", methods=["GET", "POST"])
@@ -277,7 +368,10 @@ def pick():
 @region_only
 def family_details(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
+    acting_for = _acting_for(family)
     form = forms.FamilyForm(obj=family if request.method == "GET" else None)
+    if acting_for:
+        forms.speak_of_the_family(form)
     if form.validate_on_submit():
         try:
             families.update_details(
@@ -291,7 +385,8 @@ def family_details(request_id: uuid.UUID):
             _error(form, error)
         else:
             return redirect(url_for("requests.review", request_id=care.id))
-    return render_template("requests/family.html", form=form, care=care), 200 if not form.errors else 422
+    return render_template("requests/family.html", form=form, care=care,
+                           acting_for=acting_for), 200 if not form.errors else 422
 
 
 @bp.route("/<uuid:request_id>/nazicht", methods=["GET", "POST"])
@@ -304,17 +399,38 @@ def review(request_id: uuid.UUID):
     form = ConfirmForm()
     problem = None
     if form.validate_on_submit():
+        attempt = db.session.begin_nested()
         try:
             services.submit(db.session, care, family, child, actor_id=current_user.id,
                             actor_role=_actor_role(family), now=utcnow(), today=today())
-            db.session.commit()
         except services.RequestError as error:
-            db.session.rollback()
-            problem = error
+            attempt.rollback()
+            if error.existing is None:
+                db.session.rollback()
+                problem = error
+            else:
+                return _refused_as_duplicate(care, family, error)
         else:
+            attempt.commit()
+            db.session.commit()
             return redirect(url_for("requests.received", request_id=care.id))
     return render_template("requests/review.html", care=care, family=family, child=child, form=form,
-                           locations=_locations(care), problem=problem), 200 if problem is None else 422
+                           locations=_locations(care), problem=problem,
+                           acting_for=_acting_for(family)), 200 if problem is None else 422
+
+
+def _refused_as_duplicate(care: CareRequest, family: Family, error: services.RequestError):
+    """The child's request runs already: this draft goes, in the same transaction as the
+    refusal, and the family sees the request that runs (when it may; a match by national number
+    can be another family's, which stays invisible)."""
+    services.discard_draft(db.session, care)
+    db.session.commit()
+    flash(str(error.message), "error")
+    existing = db.session.get(CareRequest, error.existing)
+    owner = db.session.get(Family, existing.family_id) if existing is not None else None
+    if owner is not None and families.may_act_for(current_user, owner):
+        return redirect(url_for("requests.detail", request_id=existing.id))
+    return redirect(url_for("referrer.home" if _acting_for(family) else "requests.overview"))
 
 
 @bp.route("/<uuid:request_id>/ontvangen")
@@ -322,7 +438,8 @@ def review(request_id: uuid.UUID):
 @region_only
 def received(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
-    return render_template("requests/received.html", care=care, child=child, locations=_locations(care))
+    return render_template("requests/received.html", care=care, child=child, locations=_locations(care),
+                           acting_for=_acting_for(family), mailed=services.will_be_mailed(family))
 
 
 # --- following and answering -----------------------------------------------------------------
@@ -335,12 +452,14 @@ def detail(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
     if care.status == RequestStatus.DRAFT:
         return redirect(url_for("requests.choices", request_id=care.id))
-    applications = {c.id: services.load_application(db.session, c).application for c in care.choices
-                    if c.application_id}
-    positions = services.queue_positions(db.session, care)
+    loaded = services.load_applications(db.session, care.choices)  # per municipality, not per choice
+    applications = {choice_id: one.application for choice_id, one in loaded.items()}
+    positions = services.queue_positions(db.session, care, loaded=loaded, today=today())
     return render_template("requests/detail.html", care=care, child=child, locations=_locations(care),
                            applications=applications, positions=positions, form=ConfirmForm(),
-                           message_form=forms.MessageForm(), today=today())
+                           message_form=forms.MessageForm(), today=today(), acting_for=_acting_for(family),
+                           max_choices=services.max_choices(db.session),
+                           search=switch_url(None, "catalog.search_page", **_search_for(care, family, child)))
 
 
 def _act(request_id: uuid.UUID, choice_id: uuid.UUID | None, action):
@@ -366,8 +485,8 @@ def accept(request_id: uuid.UUID, choice_id: uuid.UUID):
     def action(care, family, child, choice):
         withdrawn = services.accept(db.session, care, family, choice, actor_id=current_user.id, now=utcnow(),
                                     today=today())
-        return _("U aanvaardde de plaats. %(count)s andere aanvraag/aanvragen werden ingetrokken.",
-                 count=len(withdrawn))
+        return ngettext("U aanvaardde de plaats. %(num)s andere aanvraag werd ingetrokken.",
+                        "U aanvaardde de plaats. %(num)s andere aanvragen werden ingetrokken.", len(withdrawn))
 
     return _act(request_id, choice_id, action)
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from regional_loket.accounts import services as accounts
-from regional_loket.catalog.models import Availability, CatalogLocation
+from regional_loket.catalog.models import Availability
 from regional_loket.catalog.search import add_months, month_start
 from regional_loket.database import utcnow
 from regional_loket.extensions import db
@@ -19,6 +19,8 @@ from regional_loket.requests.models import CareRequest
 from regional_loket.tenancy import services as tenancy
 from regional_loket.tenancy import tenant_scope
 
+from .steps import choosable, fill_family_address
+
 pytestmark = pytest.mark.browser
 PASSWORD = "een lange zin als wachtwoord"
 TODAY = date.today()
@@ -26,14 +28,14 @@ START = add_months(month_start(TODAY), 4)
 BORN = add_months(month_start(TODAY), -5).replace(day=3)
 
 
-def _person(live_region, *roles, tenant=None, locations=()):
+def _person(live_region, *roles, tenant=None, locations=(), organisation=None):
     with live_region["app"].app_context():
         user, _ = accounts.register(db.session, email=f"journey-{uuid.uuid4().hex[:8]}@example.be",
                                     password=PASSWORD, name="Journey Person")
         user.verified_at = utcnow()
         for role in roles:
             accounts.grant(db.session, user, role, tenant=tenancy.get_tenant(db.session, tenant) if tenant else None,
-                           location_ids=list(locations))
+                           location_ids=list(locations), organisation=organisation)
         db.session.commit()
         return user.email
 
@@ -48,14 +50,7 @@ def _log_in(page, live_region, email):
 
 def _choosable(live_region, slug, count):
     months = (START.year - BORN.year) * 12 + START.month - BORN.month - (1 if START.day < BORN.day else 0)
-    with live_region["app"].app_context():
-        tenant = tenancy.get_tenant(db.session, slug)
-        rows = db.session.execute(sa.select(CatalogLocation.location_id, CatalogLocation.name).where(
-            CatalogLocation.tenant_id == tenant.id, CatalogLocation.active.is_(True),
-            CatalogLocation.accepts_online.is_(True), CatalogLocation.kind != "out_of_school",
-            CatalogLocation.min_age_months <= months, CatalogLocation.max_age_months >= months)
-            .order_by(CatalogLocation.name).limit(count)).all()
-        return [(row.location_id, row.name) for row in rows]
+    return choosable(live_region, slug, count, age_months=months)
 
 
 def test_search_choose_three_in_two_municipalities_submit_offer_accept(page, live_region):
@@ -86,12 +81,7 @@ def test_search_choose_three_in_two_municipalities_submit_offer_accept(page, liv
         expect(page.locator("main")).to_contain_text(name)
 
     page.get_by_role("link", name="Verder").click()
-    page.fill("#street", "Journeystraat")
-    page.fill("#number", "7")
-    page.fill("#postcode", "3020")
-    page.fill("#locality", "Herent")
-    page.check("#consent")
-    page.get_by_role("button", name="Bewaren en verder").click()
+    fill_family_address(page, street="Journeystraat", number="7", postcode="3020", locality="Herent")
     page.get_by_role("button", name="Aanvraag indienen").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Uw aanvraag is verstuurd")
     page.get_by_role("link", name="Volg uw aanvraag op").click()
@@ -201,3 +191,141 @@ def test_staff_ranks_offers_and_the_family_accepts(browser, live_region):
     # The grid counts free and offered places: the accepted place is gone from it.
     staff.goto(live_region["portal"]("herent") + f"/opvang/{location_id}/vrije-plaatsen")
     expect(staff.locator(cell)).to_have_value(str(places_before - 1))
+
+
+def _month_label(day):
+    """How a result card names the month of its free places (with the year when not this one)."""
+    from babel.dates import format_date
+
+    return format_date(day, "MMMM" if day.year == TODAY.year else "MMMM yyyy", locale="nl")
+
+
+def _card(page, location_id):
+    """The result card of one location (names repeat across the region)."""
+    return page.locator("li.rl-result", has=page.locator(f'a[href^="/locatie/{location_id}?"]'))
+
+
+def _fill_family_and_submit(page, postcode="3020", locality="Herent"):
+    page.get_by_role("link", name="Verder").click()
+    page.fill("#street", "Journeystraat")
+    page.fill("#number", "7")
+    page.fill("#postcode", postcode)
+    page.fill("#locality", locality)
+    page.check("#consent")
+    page.get_by_role("button", name="Bewaren en verder").click()
+    page.get_by_role("button", name="Aanvraag indienen").click()
+
+
+def test_from_a_search_into_a_request_then_one_more_location_and_no_duplicate(page, live_region):
+    page.on("dialog", lambda dialog: dialog.accept())
+    _log_in(page, live_region, _person(live_region, "parent"))
+    (first_id, first), (second_id, second) = _choosable(live_region, "leuven", 2)
+    portal = live_region["portal"]()
+
+    # The search knows the child and the start: free places are shown for the start's month.
+    page.goto(portal + f"/zoeken?geboortedatum={BORN}&start={START}&online=1&q={first.split()[-1]}")
+    card = _card(page, first_id)
+    month = r"\s+".join(map(re.escape, _month_label(START).split()))
+    expect(card).to_contain_text(re.compile(rf"vrije plaats(en)?\s+in\s+{month}", re.I))
+    if month_start(START) != month_start(TODAY):
+        expect(card).not_to_contain_text(f"in {_month_label(TODAY)}")
+    card.get_by_role("link", name=re.compile("Kies deze locatie")).click()
+
+    # A new request from that location: the child's birth date and the start are filled in, and
+    # the location is the first choice as soon as the plan is saved (no page to confirm it).
+    page.get_by_role("link", name="Een nieuwe aanvraag beginnen met deze locatie").click()
+    expect(page.get_by_label("Een ander kind")).to_be_checked()
+    expect(page.locator("#birth_date")).to_have_value(BORN.isoformat())
+    page.fill("#first_name", "Noor")
+    page.fill("#last_name", "Journey")
+    page.get_by_role("button", name="Verder").click()
+    expect(page.locator("#start_date")).to_have_value(START.isoformat())
+    page.select_option("#day_5", "none")
+    page.get_by_role("button", name="Bewaren en verder").click()
+    expect(page).to_have_url(re.compile(r"/aanvragen/[0-9a-f-]+/keuzes$"))
+    expect(page.locator(".rl-result-list")).to_contain_text(first)
+    _fill_family_and_submit(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Uw aanvraag is verstuurd")
+    page.get_by_role("link", name="Volg uw aanvraag op").click()
+    request_url = page.url
+
+    # Later, one more location: it joins the submitted request and reaches its provider.
+    page.goto(portal + f"/zoeken?geboortedatum={BORN}&start={START}&online=1&q={second.split()[-1]}")
+    _card(page, second_id).get_by_role("link", name=re.compile("Kies deze locatie")).click()
+    expect(page.get_by_role("radio")).to_have_count(1)
+    expect(page.get_by_role("radio")).to_be_checked()
+    page.get_by_role("button", name="Toevoegen").click()
+    expect(page).to_have_url(request_url)
+    expect(page.locator(".utrecht-alert--ok")).to_contain_text(f"ging ook naar {second}")
+    expect(page.locator(".rl-application")).to_have_count(2)
+    expect(page.locator(".rl-application").filter(has_text="ingediend")).to_have_count(2)
+    with live_region["app"].app_context():
+        care = db.session.get(CareRequest, uuid.UUID(request_url.rstrip("/").split("/")[-1]))
+        added = care.choices[1]
+        assert added.location_id == second_id and added.status == "submitted"
+        assert requests.load_application(db.session, added).application.status == "submitted"
+
+    # The wizard's own search link keeps the family's postcode and the start month.
+    page.goto(portal + "/aanvragen/nieuw")
+    expect(page.get_by_label("Noor Journey")).to_be_checked()
+    page.get_by_role("button", name="Verder").click()
+    page.fill("#start_date", START.isoformat())
+    page.get_by_role("button", name="Bewaren en verder").click()
+    page.get_by_role("link", name="Zoek en kies een locatie").click()
+    expect(page.locator("#f-postcode")).to_have_value("3020")
+    expect(page.locator("#f-maand")).to_have_value(START.strftime("%Y-%m"))
+    expect(page.locator("#f-start")).to_have_value(START.isoformat())
+
+    # The same child again: refused as a duplicate, the draft is gone, the running request shown.
+    page.goto(portal + f"/aanvragen/kies?locatie={first_id}")
+    expect(page.locator("main")).to_contain_text(f"{first} staat al in de aanvraag voor Noor")
+    page.goto(portal + f"/aanvragen/kies?locatie={_choosable(live_region, 'herent', 1)[0][0]}")
+    page.get_by_label(re.compile("nog niet ingediend")).check()
+    page.get_by_role("button", name="Toevoegen").click()
+    _fill_family_and_submit(page)
+    expect(page).to_have_url(request_url)
+    expect(page.locator(".utrecht-alert--error, .rl-alert--error").first).to_contain_text(
+        "Er loopt al een aanvraag voor Noor")
+    page.goto(portal + "/aanvragen/")
+    expect(page.locator("main section.rl-card")).to_have_count(1)
+
+
+def test_back_from_a_location_elsewhere_to_the_search_the_family_made(page, live_region):
+    (location_id, name), = _choosable(live_region, "leuven", 1)
+    page.goto(live_region["portal"]("herent") + f"/zoeken?nabij=1&geboortedatum={BORN}&q={name.split()[-1]}")
+    _card(page, location_id).get_by_role("link", name=name, exact=True).click()
+    expect(page).to_have_url(re.compile(re.escape(f"{live_region['portal']('leuven')}/locaties/{location_id}")))
+    page.get_by_role("link", name="Terug naar zoeken").click()
+    expect(page).to_have_url(re.compile(re.escape(live_region["portal"]() + "/zoeken?")))
+    expect(page.locator("#f-geboortedatum")).to_have_value(BORN.isoformat())
+    expect(page.locator("#f-q")).to_have_value(name.split()[-1])
+    expect(page.locator("#g-herent")).to_be_checked()
+    expect(_card(page, location_id)).to_be_visible()
+
+
+def test_a_referrer_files_for_a_family_without_e_mail(page, live_region):
+    (location_id, name), = _choosable(live_region, "leuven", 1)
+    _log_in(page, live_region, _person(live_region, "referrer", organisation="OCMW Leuven"))
+    page.goto(live_region["portal"]() + "/toeleider/gezin")
+    page.fill("#guardian_name", "Sara Diallo")
+    page.check("#consent")
+    page.get_by_role("button", name="Verder").click()
+    expect(page.locator("main")).to_contain_text("voor het kind van het gezin")
+    expect(page.locator("main")).not_to_contain_text(re.compile("uw kind|mijn kind", re.I))
+    page.fill("#first_name", "Awa")
+    page.fill("#last_name", "Diallo")
+    page.fill("#birth_date", BORN.isoformat())
+    page.get_by_role("button", name="Verder").click()
+    page.fill("#start_date", START.isoformat())
+    page.get_by_role("button", name="Bewaren en verder").click()
+    page.goto(live_region["portal"]() + f"/aanvragen/kies?locatie={location_id}")
+    page.get_by_role("button", name="Toevoegen").click()
+    page.get_by_role("link", name="Verder").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Het gezin")
+    expect(page.get_by_label("De ouder is alleenstaand")).to_be_visible()
+    fill_family_address(page, street="Diestsestraat", number="9", postcode="3000", locality="Leuven")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Kijk de aanvraag na")
+    page.get_by_role("button", name="Aanvraag indienen").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("De aanvraag is verstuurd")
+    expect(page.locator("main")).to_contain_text("gaf geen e-mailadres")
+    expect(page.locator("main")).not_to_contain_text("per e-mail en bericht")
