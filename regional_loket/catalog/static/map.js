@@ -7,7 +7,11 @@
     var points = JSON.parse(element.dataset.points || "[]");
     if (!points.length) { return; }
     element.hidden = false;
-    var map = window.L.map(element, { scrollWheelZoom: false });
+    // The way past the map for keyboard users exists only when there is a map to skip.
+    var skip = document.querySelector("[data-skip-map]");
+    if (skip) { skip.hidden = false; }
+    var map = window.L.map(element, { scrollWheelZoom: false, zoomControl: false });
+    window.L.control.zoom({ zoomInTitle: element.dataset.zoomIn || "+", zoomOutTitle: element.dataset.zoomOut || "-" }).addTo(map);
     window.L.tileLayer(element.dataset.tiles, { attribution: element.dataset.attribution, maxZoom: 18 }).addTo(map);
     window.L.Icon.Default.imagePath = "/assets/leaflet/images/";
     var bounds = [];
@@ -15,7 +19,9 @@
       var link = document.createElement("a");
       link.href = point.url;
       link.textContent = point.name;
-      window.L.marker([point.lat, point.lon]).addTo(map).bindPopup(link);
+      // Announced by name (not Leaflet's "Marker"); keyboard-focusable, Enter opens the popup.
+      window.L.marker([point.lat, point.lon], { title: point.name, alt: point.name, keyboard: true })
+        .addTo(map).bindPopup(link);
       bounds.push([point.lat, point.lon]);
     });
     map.fitBounds(bounds, { padding: [24, 24], maxZoom: 14 });

@@ -9,4 +9,36 @@
       event.preventDefault();
     }
   });
+
+  // Focus after a form: a new page would leave it at the top, so a screen-reader or keyboard user
+  // has to find out what happened. On an error summary, go there; after a POST (a wizard step, a
+  // reorder), go to the page's main heading. The flag lives for one page load only.
+  var SUBMITTED = "rl-submitted";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || (form.method || "").toLowerCase() !== "post") { return; }
+    try { window.sessionStorage.setItem(SUBMITTED, String(Date.now())); } catch (e) { /* storage off */ }
+  });
+  function submittedJustNow() {
+    var at = null;
+    try {
+      at = window.sessionStorage.getItem(SUBMITTED);
+      window.sessionStorage.removeItem(SUBMITTED);
+    } catch (e) { return false; }
+    // A stale flag (a POST that answered with a download) must not move focus on a later page.
+    return at !== null && Date.now() - Number(at) < 60000;
+  }
+  function focusOnLoad() {
+    var submitted = submittedJustNow();
+    var target = document.querySelector("[data-focus-on-load], #error-summary");
+    if (!target && submitted) { target = document.querySelector("main h1"); }
+    if (!target || (document.activeElement && document.activeElement !== document.body)) { return; }
+    if (!target.hasAttribute("tabindex")) { target.setAttribute("tabindex", "-1"); }
+    target.focus();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", focusOnLoad);
+  } else {
+    focusOnLoad();
+  }
 })();
