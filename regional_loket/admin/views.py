@@ -6,6 +6,7 @@ import uuid
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -99,7 +100,7 @@ def revoke(user_id: uuid.UUID):
     if ConfirmForm().validate_on_submit():
         count = account_services.revoke_sessions(db.session, person.id)
         db.session.commit()
-        flash(_("%(count)s sessie(s) beëindigd.", count=count), "success")
+        flash(ngettext("%(num)s sessie beëindigd.", "%(num)s sessies beëindigd.", count), "success")
     return redirect(url_for("admin.user", user_id=person.id))
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..notifications.models import Notification
 from ..requests import services as requests
-from ..requests.models import OPEN_STATUSES, CareRequest, EventKind, Status
+from ..requests.models import OPEN_STATUSES, CareRequest, EventKind, Status, StatusNote
 from ..tenancy.binding import tenant_scope
 from ..tenancy.models import AuditEntry, Tenant
 from .models import Family
@@ -84,7 +84,7 @@ def erase(session: Session, family: Family, *, actor_id: uuid.UUID | None, now: 
                     if loaded.application.status == Status.OFFERED:
                         requests._release_hold(session, loaded)
                     requests.set_status(session, loaded, Status.WITHDRAWN, actor_id=None, actor_role="system",
-                                        now=now, text="family-erased")
+                                        now=now, text=StatusNote.FAMILY_ERASED)
                 by_tenant[choice.tenant_id].append(loaded.application)
     session.flush()
     count = 0

@@ -6,7 +6,7 @@ import json
 import uuid
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -100,7 +100,8 @@ def erase():
         else:
             count = privacy.erase(db.session, family, actor_id=current_user.id, now=utcnow())
             db.session.commit()
-            flash(_("De gegevens van uw gezin zijn gewist, ook bij %(count)s aanvraag/aanvragen van opvanglocaties.",
-                    count=count), "success")
+            flash(ngettext("De gegevens van uw gezin zijn gewist, ook bij %(num)s aanvraag van opvanglocaties.",
+                           "De gegevens van uw gezin zijn gewist, ook bij %(num)s aanvragen van opvanglocaties.",
+                           count), "success")
             return redirect(url_for("web.home"))
     return render_template("families/erase.html", form=form), 200 if not form.errors else 422

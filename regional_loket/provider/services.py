@@ -13,31 +13,36 @@ import uuid
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..catalog.labels import AGE_GROUP_LABELS
 from ..catalog.models import Availability, Location
 from ..families.models import Family
 from ..requests import services as requests
 from ..requests.labels import REJECT_REASONS, status_label
-from ..requests.models import Application, CareRequest, Choice, EventKind, Status
+from ..requests.models import Application, CareRequest, Choice, EventKind, Status, StatusNote
 from ..tenancy.binding import tenant_scope
 
 DEFAULT_OFFER_DAYS = 7
 
 
 class ActionError(ValueError):
-    """A refused action: a translated message; nothing was changed."""
+    """A refused action: a translated message; nothing was changed. ``stale`` marks a page that
+    acted on an outdated version (someone else acted first): the caller answers 409, not 422,
+    whatever the language of the message."""
 
-    def __init__(self, message, field: str | None = None):
+    def __init__(self, message, field: str | None = None, *, stale: bool = False):
         super().__init__(str(message))
         self.message, self.field = str(message), field  # plain: never marked safe HTML
+        self.stale = stale
 
 
 def _loaded(session: Session, tenant, application: Application, *, version: int | None) -> requests.Loaded:
     if version is not None and application.version != version:
         raise ActionError(_l("Iemand anders heeft deze aanvraag intussen gewijzigd. Bekijk de nieuwe toestand en "
-                             "probeer opnieuw."))
+                             "probeer opnieuw."), stale=True)
     choice = session.scalar(select(Choice).where(Choice.application_id == application.id))
     return requests.Loaded(choice, tenant, application)
 
@@ -131,7 +136,7 @@ def cancel_offer(session, tenant, application, *, actor_id, now, version=None):
     with tenant_scope(session, tenant):
         application.offer_deadline = None
     requests.set_status(session, loaded, Status.WAITLISTED, actor_id=actor_id, actor_role="provider", now=now,
-                        text="offer-cancelled")
+                        text=StatusNote.OFFER_CANCELLED)
     session.flush()
     _tell(session, loaded, _l("het aanbod is ingetrokken; u staat weer op de wachtlijst"))
     return loaded
@@ -220,8 +225,9 @@ def set_free_places(session: Session, location: Location, totals: dict[tuple[dat
             problems.append(_l("%(month)s: kies 0 tot %(max)s plaatsen.", month=month.strftime("%m/%Y"),
                                max=location.licensed_places))
         elif total < held.get((month, group), 0):
-            problems.append(_l("%(month)s: %(held)s plaats(en) zijn al aangeboden; minder kan niet.",
-                               month=month.strftime("%m/%Y"), held=held[(month, group)]))
+            problems.append(ngettext("%(month)s: %(num)s plaats is al aangeboden; minder kan niet.",
+                                     "%(month)s: %(num)s plaatsen zijn al aangeboden; minder kan niet.",
+                                     held[(month, group)], month=month.strftime("%m/%Y")))
     if problems:
         raise ActionError(problems[0], "grid")
     existing = {(a.month, a.age_group): a for a in location.availability}
@@ -256,20 +262,24 @@ def vulnerable_share(session: Session, location_ids: list | None, *, year: int) 
     return vulnerable, len(placements)
 
 
-EXPORT_COLUMNS = ("positie", "status", "voornaam", "familienaam", "geboortedatum", "verwacht", "start", "maand",
-                  "leeftijdsgroep", "opvangplan", "voorrang", "ingediend", "telefoon", "postcode")
+# Lazy: the header is read in the language of whoever downloads the export.
+EXPORT_COLUMNS = (_l("positie"), _l("status"), _l("voornaam"), _l("familienaam"), _l("geboortedatum"),
+                  _l("verwacht"), _l("start"), _l("maand"), _l("leeftijdsgroep"), _l("opvangplan"), _l("voorrang"),
+                  _l("ingediend"), _l("telefoon"), _l("postcode"))
 
 
 def export_rows(ranked_groups, *, explain) -> list[list]:
+    """One row per application under EXPORT_COLUMNS; web.exports makes the cells safe."""
     rows = []
     for ranked in ranked_groups:
         a = ranked.application
         snap = a.snapshot
         child = snap.get("child", {})
         plan = ", ".join(f"{d}:{v}" for d, v in sorted(snap.get("care_plan", {}).items()) if v != "none")
-        rows.append([ranked.position, a.status, child.get("first_name"), child.get("last_name"),
+        rows.append([ranked.position, status_label(a.status), child.get("first_name"), child.get("last_name"),
                      child.get("birth_date") or "", child.get("due_date") or "", snap.get("start_date"),
-                     a.start_month.strftime("%Y-%m"), a.age_group, plan, explain(ranked),
+                     a.start_month.strftime("%Y-%m"), AGE_GROUP_LABELS.get(a.age_group, a.age_group), plan,
+                     explain(ranked),
                      a.submitted_at.strftime("%Y-%m-%d %H:%M"), snap.get("contact", {}).get("phone") or "",
                      snap.get("contact", {}).get("postcode") or ""])
     return rows

@@ -3,14 +3,12 @@ places, profile, exports. Staff see only the locations they handle."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import uuid
 from datetime import date, time, timedelta
 from decimal import Decimal
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -24,7 +22,8 @@ from ..database import utcnow
 from ..extensions import db
 from ..requests.models import Application, Status
 from ..tenancy import tenant_required
-from ..web import register_back_office
+from ..web import exports, register_back_office
+from ..web.input import parse_ascii_int
 from . import forms, ranking, services
 
 bp = Blueprint("provider", __name__, url_prefix="/opvang", template_folder="templates")
@@ -181,7 +180,7 @@ def application(location_id: uuid.UUID, application_id: uuid.UUID):
         except services.ActionError as error:
             db.session.rollback()
             flash(str(error.message), "error")
-            return _application_page(place, application_id, 409 if "gewijzigd" in str(error.message) else 422)
+            return _application_page(place, application_id, 409 if error.stale else 422)
         except StaleDataError:
             db.session.rollback()
             flash(_("Iemand anders heeft deze aanvraag intussen gewijzigd. Bekijk de nieuwe toestand en probeer "
@@ -223,11 +222,11 @@ def free_places(location_id: uuid.UUID):
         totals = {}
         for month in months:
             for group in groups:
-                raw = request.form.get(f"{month:%Y-%m}-{group}", "").strip() or "0"
-                if not raw.isdigit():
+                places = parse_ascii_int(request.form.get(f"{month:%Y-%m}-{group}", "").strip() or "0")
+                if places is None:
                     problems.append(_("%(month)s: vul een geheel getal in.", month=f"{month:%m/%Y}"))
                     continue
-                totals[(month, group)] = int(raw)
+                totals[(month, group)] = places
         if not problems:
             try:
                 changed = services.set_free_places(db.session, place, totals)
@@ -318,25 +317,7 @@ def export(location_id: uuid.UUID, fmt: str):
     place = _location(location_id)
     ranked = ranking.all_lists(db.session, place, today=today())
     rows = services.export_rows(ranked, explain=lambda r: ", ".join(r.reasons))
-    name = f"wachtlijst-{re.sub(r'[^a-z0-9]+', '-', place.name.lower()).strip('-')}-{today():%Y%m%d}"
+    name = f"{_('wachtlijst')}-{place.name}-{today():%Y%m%d}"
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";")  # what Excel in a Belgian locale opens directly
-        writer.writerow(services.EXPORT_COLUMNS)
-        writer.writerows(rows)
-        response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv")
-    else:
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        sheet.title = "Wachtlijst"
-        sheet.append(list(services.EXPORT_COLUMNS))
-        for row in rows:
-            sheet.append(row)
-        buffer = io.BytesIO()
-        book.save(buffer)
-        response = Response(buffer.getvalue(),
-                            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-    return response
+        return exports.csv_response(services.EXPORT_COLUMNS, rows, name)
+    return exports.xlsx_response(services.EXPORT_COLUMNS, rows, name, sheet=_("Wachtlijst"))

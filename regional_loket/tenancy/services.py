@@ -198,6 +198,25 @@ def logo_file(directory: str | Path, tenant: Tenant) -> Path | None:
     return _logo_path(Path(directory), tenant.logo) if tenant.logo else None
 
 
+DESK_LANGUAGES = ("nl", "fr", "en")
+
+
+def _desk(desk: dict, file_name: str) -> dict:
+    """The desk's fields: each a text, or a text per language (``hours = {nl = "…", fr = "…"}``)
+    with Dutch required — pages show the reader's language and fall back to Dutch."""
+    if not isinstance(desk, dict):
+        raise TenantError(f"{file_name}: [desk] must be a table")
+    for key, value in desk.items():
+        if isinstance(value, dict):
+            unknown = set(value) - set(DESK_LANGUAGES)
+            if unknown or not isinstance(value.get("nl"), str) or not all(isinstance(v, str) for v in value.values()):
+                raise TenantError(f"{file_name}: desk.{key} needs a Dutch text (nl) and texts only in "
+                                  f"{', '.join(DESK_LANGUAGES)}")
+        elif not isinstance(value, str):
+            raise TenantError(f"{file_name}: desk.{key} must be a text")
+    return dict(desk)
+
+
 def load_definitions(directory: str | Path) -> RegionDefinition:
     """Read ``region.toml`` and one ``<slug>.toml`` per municipality; errors name the file."""
     directory = Path(directory)
@@ -220,7 +239,7 @@ def load_definitions(directory: str | Path) -> RegionDefinition:
                 nis_code=str(data["nis_code"]),
                 colour=data.get("colour"),
                 logo=data.get("logo"),
-                desk=dict(data.get("desk", {})),
+                desk=_desk(data.get("desk", {}), path.name),
                 settings=dict(data.get("settings", {})),
                 domains=list(data.get("extra_domains", [])),
                 postcodes=[
