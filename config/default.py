@@ -21,6 +21,13 @@ LANGUAGES = ("nl", "fr", "en")
 
 WTF_CSRF_TIME_LIMIT = 3600 * 8
 
+# Request size limits (Werkzeug refuses more with 413, shown as the site's error page). No form
+# takes uploads; the largest (a location's profile) is a few kB and the free-places grid has
+# 37 fields. The body as a whole, one text field, and the number of fields of a multipart form.
+MAX_CONTENT_LENGTH = 256 * 1024
+MAX_FORM_MEMORY_SIZE = 64 * 1024
+MAX_FORM_PARTS = 200
+
 SMTP_HOST = None
 SMTP_PORT = 25
 SMTP_USER = None
@@ -57,6 +64,11 @@ ENV = "development"
 # (catalog/cache.py). 0 turns the cache off.
 SEARCH_CACHE_BYTES = 32 * 1024 * 1024
 
+# How many proxies in front of the app append to X-Forwarded-For/-Proto/-Host (the README's
+# TLS proxy: 1). The client address they yield keys the rate limits and login throttling;
+# 0 ignores those headers, which any client can send.
+PROXY_HOPS = 0
+
 # Rate limits (Flask-Limiter, stored in Redis; in memory while Redis is unreachable).
 RATELIMIT_ENABLED = True
 RATELIMIT_HEADERS_ENABLED = True
@@ -70,3 +82,10 @@ RATELIMIT_RESEND = "3 per minute;10 per hour"
 
 # Browser sessions live in PostgreSQL; cookies are host-only, Secure in production.
 SESSION_COOKIE_SECURE = False
+
+# argon2id cost for new password hashes (argon2-cffi's RFC 9106 low-memory profile: 3 passes,
+# 64 MiB, 4 lanes; ~50 ms a hash). Raising them re-hashes each password at its next login.
+# The tests lower them to argon2's minimum (tests/conftest.py make_config).
+PASSWORD_HASH_TIME_COST = 3
+PASSWORD_HASH_MEMORY_KIB = 65536
+PASSWORD_HASH_PARALLELISM = 4

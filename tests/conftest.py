@@ -4,7 +4,7 @@ servers), one database per test session, a rollback per test."""
 from __future__ import annotations
 
 import contextvars
-import itertools
+import functools
 import os
 import uuid
 
@@ -19,6 +19,8 @@ from regional_loket.database import sqlalchemy_url
 from regional_loket.extensions import db
 from regional_loket.tenancy import migrate, services
 from regional_loket.tenancy.models import AuditEntry, Tenant
+
+from . import factories
 
 REGION = "loket.test"
 TEST_QUEUE = f"test-{uuid.uuid4().hex[:8]}"
@@ -62,6 +64,12 @@ def redis_url(tmp_path_factory):
     connection.close()
 
 
+# argon2's minimum cost (one pass, 8 KiB, one lane): at production cost hashing was more than
+# half of the suite's time. Verification reads the cost from each hash, so nothing else changes;
+# tests/test_app.py checks the production defaults.
+TEST_PASSWORD_HASH = {"PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_KIB": 8, "PASSWORD_HASH_PARALLELISM": 1}
+
+
 def make_config(database_url: str, redis_url: str, **extra) -> dict:
     return {
         "TESTING": True,
@@ -78,6 +86,7 @@ def make_config(database_url: str, redis_url: str, **extra) -> dict:
         # Tests roll back instead of committing, so the catalog never announces a change: the
         # search cache would answer from another test's data. Its own tests turn it on.
         "SEARCH_CACHE_BYTES": 0,
+        **TEST_PASSWORD_HASH,
         **extra,
     }
 
@@ -162,27 +171,10 @@ def runner(app):
     return app.test_cli_runner()
 
 
-_counter = itertools.count(1)
-
-
 @pytest.fixture
 def make_tenant(app):
     """Build a tenant (row and schema) in one call; rolled back with the test."""
-
-    def build(slug: str | None = None, **fields):
-        n = next(_counter)
-        slug = slug or f"gem{n}{uuid.uuid4().hex[:6]}"
-        tenant = services.create_tenant(
-            db.session,
-            slug=slug,
-            name=fields.pop("name", slug.title()),
-            nis_code=fields.pop("nis_code", f"{90000 + (n * 7919 + os.getpid()) % 10000:05d}"),
-            **fields,
-        )
-        db.session.flush()
-        return tenant
-
-    return build
+    return functools.partial(factories.make_tenant, db.session)
 
 
 def host_url(tenant=None) -> str:
@@ -219,6 +211,50 @@ def committed(_app, database_url, redis_url):
             db.engine.dispose()
 
 
+# --- statements --------------------------------------------------------------------------
+
+# Savepoints are the harness's (every session joins the test's transaction through them);
+# production runs none of them, so they are not counted.
+_HARNESS_STATEMENT = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
+
+
+class StatementCount:
+    """What ``count_queries`` saw: call it for the number, read ``statements`` to see which."""
+
+    def __init__(self):
+        self.statements: list[str] = []
+
+    def __call__(self) -> int:
+        return len(self.statements)
+
+    def __str__(self) -> str:
+        return "\n".join(f"{n}. {s}" for n, s in enumerate(self.statements, 1))
+
+
+@pytest.fixture
+def count_queries(app):
+    """Count the SQL statements sent through the engine inside a ``with`` block (any session,
+    any thread): ``with count_queries() as count: client.get(...)`` then ``assert count() <= 9``.
+    Print ``count`` to see them."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        seen = StatementCount()
+
+        def record(connection, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(_HARNESS_STATEMENT):
+                seen.statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield seen
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+
+    return counting
+
+
 # --- locations ---------------------------------------------------------------------------
 
 
@@ -226,57 +262,18 @@ def committed(_app, database_url, redis_url):
 def make_location(app):
     """Build a location (in its tenant's schema, mirrored into the catalog) in one call.
     ``free={(month, "baby"): 2}`` adds free places."""
-    from datetime import time
-
-    from regional_loket.catalog.models import Availability, Location
-    from regional_loket.tenancy import tenant_scope
-
-    def build(tenant, name="Kinderdagverblijf Test", *, free=None, **fields):
-        values = dict(
-            name=name, organiser="vzw Test", kind="group", street="Kerkstraat", number="1",
-            postcode="3020", locality="Herent", lat=50.9085, lon=4.6715, licensed_places=18,
-            min_age_months=0, max_age_months=36, opening_days=[1, 2, 3, 4, 5], opens_at=time(7, 0),
-            closes_at=time(18, 0), closures=[], languages=["nl"], tariff="income", day_price=None,
-            special_care=False, description={"nl": "Een test."}, accepts_online=True, active=True,
-        )
-        values.update(fields)
-        with tenant_scope(db.session, tenant):
-            location = Location(**values)
-            for (month, group), places in (free or {}).items():
-                location.availability.append(Availability(month=month, age_group=group, free_places=places))
-            db.session.add(location)
-        return location
-
-    return build
+    return functools.partial(factories.make_location, db.session)
 
 # --- people ------------------------------------------------------------------------------
 
-PASSWORD = "een lange zin als wachtwoord"
+PASSWORD = factories.PASSWORD
 
 
 @pytest.fixture
 def make_user(app):
-    """Build a verified user with roles in one call, e.g.
-    ``make_user("coordinator", tenant=herent)`` or ``make_user(("provider_staff", herent, [loc_id]))``."""
-    from regional_loket.accounts import services as accounts
-
-    def build(*roles, email=None, password=PASSWORD, name="Test Gebruiker", language="nl",
-              verified=True, tenant=None, locations=(), organisation=None):
-        email = email or f"user-{uuid.uuid4().hex[:10]}@example.be"
-        user, created = accounts.register(db.session, email=email, password=password, name=name, language=language)
-        assert created, email
-        if verified:
-            user.verified_at = accounts.utcnow()
-        for role in roles:
-            if role == "parent":
-                continue
-            accounts.grant(db.session, user, role,
-                           tenant=tenant if role in ("coordinator", "provider_staff") else None,
-                           location_ids=locations, organisation=organisation)
-        db.session.flush()
-        return user
-
-    return build
+    """Build a verified user with roles in one call, e.g. ``make_user("coordinator", tenant=herent)``
+    or ``make_user("provider_staff", tenant=herent, locations=[location.id])``."""
+    return functools.partial(factories.make_user, db.session)
 
 
 def login(client, user_or_email, password=PASSWORD, host=None, **extra):
@@ -284,6 +281,30 @@ def login(client, user_or_email, password=PASSWORD, host=None, **extra):
     email = getattr(user_or_email, "email", user_or_email)
     return client.post("/aanmelden", data={"email": email, "password": password, **extra},
                        base_url=host or host_url())
+
+
+def follow_across_hosts(client, url: str, limit: int = 10):
+    """GET ``url`` and follow its redirects from host to host, as a browser does (the test
+    client follows only same-host ones): ``(last URL, its answer)``."""
+    from urllib.parse import urljoin, urlsplit
+
+    for _ in range(limit):
+        parts = urlsplit(url)
+        response = client.get(parts.path, query_string=parts.query, base_url=f"{parts.scheme}://{parts.netloc}")
+        if response.status_code not in (301, 302, 303, 307, 308):
+            return url, response
+        url = urljoin(url, response.headers["Location"])
+    raise AssertionError(f"more than {limit} redirects, last {url}")
+
+
+def hand_over(client, tenant, path: str = "/"):
+    """Take a client's regional login to ``tenant``'s host through every hop of the hand-over
+    and open ``path`` there; returns that answer."""
+    from urllib.parse import urlencode
+
+    url, response = follow_across_hosts(client, host_url() + "/sessie/naar?" + urlencode({"to": host_url(tenant) + path}))
+    assert url == host_url(tenant) + path, url
+    return response
 
 # --- the browser -------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
 )
 from flask.globals import request_ctx
 from flask_babel import get_locale
@@ -31,13 +32,23 @@ from ..accounts.policy import public
 from ..extensions import db
 from ..settings import PROJECT_ROOT
 from ..tenancy import services as tenancy_services
-from .urls import portal_url, safe_next, switch_url
+from ..validators import safe_http_url
+from . import formatting
+from .input import BadInput, refuse_bad_input
+from .urls import (
+    LANG_COOKIE,
+    LANG_PARAM,
+    chosen_language,
+    form_action_sources,
+    portal_url,
+    safe_next,
+    switch_url,
+)
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/web")
 
 LANGUAGE_NAMES = {"nl": "Nederlands", "fr": "Français", "en": "English"}
-LANG_COOKIE = "lang"
 
 # Front-end packages installed by npm (package-lock.json) and served by the app itself:
 # a municipal network may have no route to any CDN.
@@ -71,8 +82,8 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # commands and jobs choose with force_locale
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    chosen = request.cookies.get(LANG_COOKIE)
-    if chosen in languages:
+    chosen = chosen_language()  # an explicit choice, on this host or brought from another
+    if chosen is not None:
         return chosen
     user = _current_user()
     if user is not None and user.language in languages:
@@ -89,14 +100,21 @@ def _current_user():
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.after_request(_security_headers)
+    app.after_request(_cache_headers)
+    # Registered after tenancy's hook: an unknown host is a 404 before its input is read.
+    app.before_request(refuse_bad_input)
+    app.after_request(_adopt_language)
     app.context_processor(_layout_context)
     for code in (400, 403, 404, 405, 410, 413, 429, 500):
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(BadInput, _bad_input)
     app.jinja_env.globals["portal_url"] = portal_url
     app.jinja_env.globals["switch_url"] = switch_url
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["localdate"] = localdate
+    app.jinja_env.filters["safe_http_url"] = safe_http_url  # every stored address that becomes an href
+    formatting.init_app(app)
 
 
 # Back-office entries in the header, contributed by the domains: fn(user, tenant) → [(label, url)].
@@ -151,7 +169,7 @@ def _security_headers(response):
         "connect-src 'self'",
         "object-src 'none'",
         "base-uri 'self'",
-        "form-action 'self'",
+        f"form-action {form_action_sources()}",
         "frame-ancestors 'none'",
     ]
     response.headers.setdefault("Content-Security-Policy", "; ".join(csp))
@@ -161,6 +179,19 @@ def _security_headers(response):
     response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
     if current_app.config["ENV"] == "production":
         response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    return response
+
+
+def _cache_headers(response):
+    """One rule: an answer to a visitor with a session (logged in, or holding a form's CSRF
+    token or a flash message) may carry personal data, so no cache keeps it: ``no-store``.
+    Exports are only for logged-in staff and families, so they are covered too. What declares
+    itself ``public`` (assets, branding, the open-data API) and every answer to a visitor
+    without a session (the public catalog pages) keep their own caching."""
+    if response.cache_control.public:
+        return response
+    if session or not getattr(session, "new", True):
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -194,37 +225,50 @@ ERROR_TEXTS = {
 }
 
 
-def _error_page(error):
+def _error_page(error, title=None, text=None):
     code = error.code if isinstance(error, HTTPException) else 500
     if code == 500:
         db.session.rollback()
     if request.path.startswith("/api/"):
-        return _api_problem(error, code)
-    title = ERROR_TITLES.get(code, ERROR_TITLES[500])
+        return _api_problem(error, code, detail=text)
+    title = title or ERROR_TITLES.get(code, ERROR_TITLES[500])
     if request_ctx.url_adapter is None:
         # A host so malformed that no URL can be built for it: no layout, just the message.
-        return Response(f"{code} {title}\n", status=code, mimetype="text/plain")
+        return _carry_headers(error, Response(f"{code} {title}\n", status=code, mimetype="text/plain"))
     response = make_response(
         render_template("errors/error.html", code=code, title=title,
-                        text=ERROR_TEXTS.get(code, ERROR_TEXTS[500])),
+                        text=text or ERROR_TEXTS.get(code, ERROR_TEXTS[500])),
         code,
     )
     retry_after = getattr(error, "retry_after", None)
     if code == 429 and retry_after:
         response.headers["Retry-After"] = str(retry_after)
-    return response
+    return _carry_headers(error, response)
 
 
-def _api_problem(error, code: int):
-    """The open-data API answers every error, routing errors included, as problem JSON."""
-    response = make_response({"status": code, "title": HTTP_STATUS_CODES.get(code, "Error")}, code)
-    response.mimetype = "application/problem+json"
-    response.headers["Access-Control-Allow-Origin"] = "*"
+def _bad_input(error: BadInput):
+    """What was wrong with the input, said on the site's error page (web/input.py)."""
+    return _error_page(error, title=error.title, text=error.description)
+
+
+def _carry_headers(error, response):
+    """The headers an error's status promises: Allow with 405, Retry-After with 429 or 503."""
     if isinstance(error, HTTPException):
         for header, value in error.get_headers():
             if header.lower() in ("allow", "retry-after"):
                 response.headers[header] = value
     return response
+
+
+def _api_problem(error, code: int, detail=None):
+    """The open-data API answers every error, routing errors included, as problem JSON."""
+    body = {"status": code, "title": HTTP_STATUS_CODES.get(code, "Error")}
+    if detail:
+        body["detail"] = str(detail)
+    response = make_response(body, code)
+    response.mimetype = "application/problem+json"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return _carry_headers(error, response)
 
 
 def _csrf_error(error):
@@ -262,10 +306,23 @@ def health():
 def set_language(code: str):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
-    response = redirect(safe_next(request.args.get("next")))
-    # Host-only cookie: each portal remembers its own choice, nothing spans the parent domain.
+    return _remember_language(redirect(safe_next(request.args.get("next"))), code)
+
+
+def _remember_language(response, code: str):
+    # Host-only cookie: nothing spans the parent domain; links to the region's other hosts
+    # carry the choice as a ``lang`` parameter instead (web.urls.carry_language).
     response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax",
                         secure=request.is_secure, httponly=True)
+    return response
+
+
+def _adopt_language(response):
+    """A valid ``lang`` parameter, brought by a link from another host of the region, becomes
+    this host's own choice; an invalid one is ignored (never echoed into a cookie)."""
+    brought = request.args.get(LANG_PARAM)
+    if brought in current_app.config["LANGUAGES"] and brought != request.cookies.get(LANG_COOKIE):
+        _remember_language(response, brought)
     return response
 
 
