@@ -32,3 +32,20 @@ def test_login_from_a_municipal_host_lands_on_the_page_asked_for(page, live_regi
     page.reload()
     expect(page).to_have_url(herent + path)
     expect(page.get_by_role("button", name="Afmelden")).to_be_visible()
+
+
+def test_a_parent_on_a_municipal_site_finds_their_requests_in_the_menu(page, live_region):
+    """Issue #10 item 6: the family's own pages live on the region; the menu of a municipal
+    site leads there, logged in."""
+    herent = live_region["portal"]("herent")
+    page.goto(herent + "/account")
+    page.fill("#email", "ouder@demo-loket.be")
+    page.fill("#password", DEMO_PASSWORD)
+    page.get_by_role("button", name="Aanmelden").click()
+    expect(page).to_have_url(herent + "/account")
+
+    expect(page.get_by_role("link", name="Mijn gezin")).to_be_visible()
+    page.get_by_role("link", name="Mijn aanvragen").click()
+    expect(page).to_have_url(live_region["portal"]() + "/aanvragen/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mijn aanvragen")
+    expect(page.get_by_role("button", name="Afmelden")).to_be_visible()
