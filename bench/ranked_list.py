@@ -72,16 +72,8 @@ from _common import (
 )
 
 from regional_loket.accounts.models import Membership, User
-from regional_loket.catalog.models import Availability, CatalogLocation, Location
-from regional_loket.catalog.search import add_months, month_start
-from regional_loket.database import utcnow
-from regional_loket.extensions import db
-from regional_loket.families import services as families
-from regional_loket.families.models import Child, Family, Guardian
-from regional_loket.provider import ranking
-from regional_loket.provider.views import PAGE_SIZE
-from regional_loket.requests import services
-from regional_loket.requests.models import (
+from regional_loket.care_requests import services
+from regional_loket.care_requests.models import (
     Application,
     ApplicationEvent,
     CareRequest,
@@ -90,6 +82,14 @@ from regional_loket.requests.models import (
     RequestStatus,
     Status,
 )
+from regional_loket.catalog.models import Availability, CatalogLocation, Location
+from regional_loket.catalog.search import add_months, month_start
+from regional_loket.database import utcnow
+from regional_loket.extensions import db
+from regional_loket.families import services as families
+from regional_loket.families.models import Child, Family, Guardian
+from regional_loket.provider import ranking
+from regional_loket.provider.views import PAGE_SIZE
 from regional_loket.tenancy import tenant_scope
 from regional_loket.tenancy.binding import bind_tenant
 from regional_loket.tenancy.models import Tenant

@@ -46,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     from . import (
         accounts,
         admin,
+        care_requests,
         catalog,
         coordinator,
         demo,
@@ -54,7 +55,6 @@ def create_app(config: dict | None = None) -> Flask:
         jobs,
         notifications,
         provider,
-        requests,
         tenancy,
         web,
     )
@@ -70,7 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     web.init_app(app)
     accounts.init_app(app)
     notifications.init_app(app)
-    for domain in (admin, coordinator, catalog, requests, families, provider):
+    for domain in (admin, coordinator, catalog, care_requests, families, provider):
         domain.init_app(app)
     demo.init_app(app)
     i18n.init_app(app)

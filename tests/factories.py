@@ -25,12 +25,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from regional_loket.accounts import services as accounts
+from regional_loket.care_requests import services as requests
 from regional_loket.catalog.models import Availability, Location
 from regional_loket.catalog.search import add_months, month_start
 from regional_loket.database import utcnow
 from regional_loket.families import services as families
 from regional_loket.provider import services as provider
-from regional_loket.requests import services as requests
 from regional_loket.tenancy import services as tenancy
 from regional_loket.tenancy import tenant_scope
 

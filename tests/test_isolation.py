@@ -103,10 +103,10 @@ def test_every_tenant_table_keeps_its_rows_to_its_tenant(app, make_tenant, make_
     """Rows of every tenant table written for Herent are invisible to Leuven, and vice versa."""
     from datetime import date
 
+    from regional_loket.care_requests import services as requests
     from regional_loket.database import utcnow
     from regional_loket.extensions import db as database
     from regional_loket.families import services as families
-    from regional_loket.requests import services as requests
     from regional_loket.tenancy.services import tenant_tables
 
     herent, leuven = make_tenant("herent"), make_tenant("leuven")

@@ -9,14 +9,14 @@ from decimal import Decimal
 
 import pytest
 
+from regional_loket.care_requests import services
+from regional_loket.care_requests.labels import event_note
+from regional_loket.care_requests.models import EventKind, Status, StatusNote
 from regional_loket.catalog import labels as catalog_labels
 from regional_loket.database import utcnow
 from regional_loket.extensions import db
 from regional_loket.families import privacy
 from regional_loket.provider import services as provider
-from regional_loket.requests import services
-from regional_loket.requests.labels import event_note
-from regional_loket.requests.models import EventKind, Status, StatusNote
 from regional_loket.tenancy import services as tenancy_services
 from regional_loket.tenancy import tenant_scope
 from regional_loket.tenancy.models import Postcode

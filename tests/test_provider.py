@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from regional_loket.care_requests.models import Application, Status
 from regional_loket.catalog.models import (
     Availability,
     CatalogAvailability,
@@ -27,7 +28,6 @@ from regional_loket.extensions import db
 from regional_loket.provider import ranking
 from regional_loket.provider import services as provider
 from regional_loket.provider.models import PriorityPolicy
-from regional_loket.requests.models import Application, Status
 from regional_loket.tenancy import tenant_scope
 
 from . import factories

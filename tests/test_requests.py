@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from regional_loket.care_requests import services
+from regional_loket.care_requests.models import Application, CareRequest, RequestStatus
 from regional_loket.catalog.models import Availability
 from regional_loket.catalog.search import add_months, month_start
 from regional_loket.database import utcnow
@@ -15,8 +17,6 @@ from regional_loket.extensions import db
 from regional_loket.families import services as families
 from regional_loket.notifications.models import Notification
 from regional_loket.provider import services as provider
-from regional_loket.requests import services
-from regional_loket.requests.models import Application, CareRequest, RequestStatus
 from regional_loket.tenancy import tenant_scope
 from regional_loket.tenancy.models import AuditEntry, Postcode
 

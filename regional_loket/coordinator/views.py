@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from ..accounts import can, require
 from ..accounts import services as account_services
 from ..accounts.models import Role
+from ..care_requests.models import OPEN_STATUSES, Application, Status
 from ..catalog.models import Location
 from ..database import utcnow
 from ..extensions import db
 from ..provider import services as provider_services
-from ..requests.models import OPEN_STATUSES, Application, Status
 from ..tenancy import tenant_required
 from ..web import register_back_office
 

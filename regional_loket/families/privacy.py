@@ -11,9 +11,9 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ..care_requests import services as requests
+from ..care_requests.models import OPEN_STATUSES, CareRequest, EventKind, Status, StatusNote
 from ..notifications.models import Notification
-from ..requests import services as requests
-from ..requests.models import OPEN_STATUSES, CareRequest, EventKind, Status, StatusNote
 from ..tenancy.binding import tenant_scope
 from ..tenancy.models import AuditEntry, Tenant
 from .models import Family

@@ -14,9 +14,9 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..accounts import require
 from ..accounts.forms import LANGUAGE_CHOICES
 from ..accounts.models import Role
+from ..care_requests.models import CareRequest
 from ..database import utcnow
 from ..extensions import db
-from ..requests.models import CareRequest
 from ..tenancy import region_only
 from ..validators import EmailAddress, PhoneNumber
 from ..web import register_back_office

@@ -21,7 +21,7 @@ from sqlalchemy import Text, cast, false, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 
-from ..requests.models import Application, Status
+from ..care_requests.models import Application, Status
 from .models import PriorityPolicy
 
 WAITING = (Status.SUBMITTED, Status.IN_REVIEW, Status.WAITLISTED)

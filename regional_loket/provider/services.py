@@ -17,12 +17,12 @@ from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..care_requests import services as requests
+from ..care_requests.labels import REJECT_REASONS, status_label
+from ..care_requests.models import Application, CareRequest, Choice, EventKind, Status, StatusNote
 from ..catalog.labels import AGE_GROUP_LABELS
 from ..catalog.models import Availability, Location
 from ..families.models import Family
-from ..requests import services as requests
-from ..requests.labels import REJECT_REASONS, status_label
-from ..requests.models import Application, CareRequest, Choice, EventKind, Status, StatusNote
 from ..tenancy.binding import tenant_scope
 
 DEFAULT_OFFER_DAYS = 7

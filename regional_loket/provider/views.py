@@ -16,11 +16,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..accounts import allowed_locations, can, require
 from ..accounts.models import Role
+from ..care_requests.models import Application, Status
 from ..catalog.models import Location
 from ..catalog.search import add_months, month_start
 from ..database import utcnow
 from ..extensions import db
-from ..requests.models import Application, Status
 from ..tenancy import tenant_required
 from ..web import exports, register_back_office
 from ..web.input import parse_ascii_int
