@@ -4,16 +4,30 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench translations clean
+.PHONY: install run test lint bench translations lock wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml package.json package-lock.json | $(BIN)/python
+# Exactly the locked versions (requirements/dev.txt, hashes checked), then the project itself
+# without resolving anything again. Production installs requirements/main.txt and the wheel.
+$(STAMP): pyproject.toml requirements/dev.txt package.json package-lock.json | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# After changing dependencies in pyproject.toml: re-resolve both lock files (dev within main).
+PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+lock: | $(BIN)/python
+	$(PIP_COMPILE) -o requirements/main.txt pyproject.toml
+	$(PIP_COMPILE) --extra dev -c requirements/main.txt -o requirements/dev.txt pyproject.toml
+
+# The deployable wheel in dist/ (config, migrations, catalogs, tenants and front-end files inside).
+wheel: install
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation -w dist .
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -40,4 +54,4 @@ bench: install
 	$(BIN)/python bench/ranked_list.py --gc-freeze
 
 clean:
-	rm -rf $(VENV) node_modules instance
+	rm -rf $(VENV) node_modules instance build dist

@@ -1,11 +1,4 @@
-"""WSGI entry point: ``gunicorn -w 4 wsgi:app``."""
+"""WSGI entry point of a checkout: ``gunicorn wsgi:app``, ``flask --app wsgi …``
+(an installed package: ``regional_loket.wsgi:app`` and the ``loket`` command)."""
 
-import gc
-
-from regional_loket import create_app
-
-app = create_app()
-# Everything built at start-up lives as long as the worker: keep it out of the garbage
-# collector's full passes, which otherwise pause requests for ~100 ms (bench/ranked_list.py).
-gc.collect()
-gc.freeze()
+from regional_loket.wsgi import app  # noqa: F401

@@ -9,11 +9,12 @@ import click
 from babel.messages.pofile import read_po, write_po
 from flask import Flask
 
+from .languages import DEFAULT as SOURCE_LANGUAGE
+from .resources import resource_path
 from .settings import PROJECT_ROOT
 
-TRANSLATIONS = PROJECT_ROOT / "translations"
+TRANSLATIONS = resource_path("translations")
 POT = TRANSLATIONS / "messages.pot"
-SOURCE_LANGUAGE = "nl"
 
 
 def init_app(app: Flask) -> None:

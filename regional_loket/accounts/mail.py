@@ -19,7 +19,7 @@ def _send(session: Session, user: User, template: str, key: str, **data) -> None
     )
 
 
-def verification(session: Session, user: User, secret: str) -> None:
+def verification(session: Session, user: User, secret: tokens.Secret) -> None:
     token = tokens.make(secret, "verify", uid=str(user.id), email=user.email)
     _send(session, user, "verify_email", f"verify:{user.id}:{uuid.uuid4()}",
           url=portal_url(None, "accounts.verify", token=token))
@@ -32,13 +32,13 @@ def already_registered(session: Session, user: User) -> None:
           reset_url=portal_url(None, "accounts.forgot_password"))
 
 
-def reset(session: Session, user: User, secret: str) -> None:
+def reset(session: Session, user: User, secret: tokens.Secret) -> None:
     token = tokens.make(secret, "reset", uid=str(user.id), pw=services.password_fingerprint(user))
     _send(session, user, "reset_password", f"reset:{user.id}:{uuid.uuid4()}",
           url=portal_url(None, "accounts.reset_password", token=token))
 
 
-def unlock(session: Session, user: User, secret: str) -> None:
+def unlock(session: Session, user: User, secret: tokens.Secret) -> None:
     token = tokens.make(secret, "unlock", uid=str(user.id))
     _send(session, user, "unlock_account", f"unlock:{user.id}:{uuid.uuid4()}",
           url=portal_url(None, "accounts.unlock", token=token),
@@ -50,7 +50,7 @@ def password_changed(session: Session, user: User) -> None:
           reset_url=portal_url(None, "accounts.forgot_password"))
 
 
-def confirm_new_email(session: Session, user: User, new_email: str, secret: str) -> None:
+def confirm_new_email(session: Session, user: User, new_email: str, secret: tokens.Secret) -> None:
     token = tokens.make(secret, "email", uid=str(user.id), new=new_email)
     notify(
         session, recipient_email=new_email, recipient_user_id=user.id, language=user.language,

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -36,17 +37,29 @@ class TokenError(ValueError):
         self.reason = reason
 
 
-def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
+# The signing key, or the keys newest first: the current one signs, every one verifies, so
+# rotating SECRET_KEY (the old one kept in SECRET_KEY_FALLBACKS) leaves e-mailed links working.
+Secret = str | Sequence[str]
+
+
+def keys(config: Mapping) -> list[str]:
+    """The app's keys for ``make``/``read``: SECRET_KEY, then its fallbacks."""
+    return [config["SECRET_KEY"], *(config.get("SECRET_KEY_FALLBACKS") or ())]
+
+
+def _serializer(secret: Secret, purpose: str) -> URLSafeTimedSerializer:
     if purpose not in MAX_AGE:
         raise ValueError(f"unknown token purpose {purpose!r}")
-    return URLSafeTimedSerializer(secret, salt=f"regional-loket/{purpose}")
+    newest_first = [secret] if isinstance(secret, str) else list(secret)
+    # itsdangerous signs with the last key of its list and verifies with all of them.
+    return URLSafeTimedSerializer(newest_first[::-1], salt=f"regional-loket/{purpose}")
 
 
-def make(secret: str, purpose: str, **payload) -> str:
+def make(secret: Secret, purpose: str, **payload) -> str:
     return _serializer(secret, purpose).dumps({**payload, "jti": secrets.token_urlsafe(16)})
 
 
-def read(secret: str, purpose: str, token: str) -> dict:
+def read(secret: Secret, purpose: str, token: str) -> dict:
     if not token or len(token) > 2048:
         raise TokenError("invalid")
     try:

@@ -22,10 +22,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, pool, text
 
 from ..database import SHARED_SCHEMA
-from ..settings import PROJECT_ROOT
+from ..resources import resource_path
 from .models import SCHEMA_PREFIX
 
-MIGRATIONS = PROJECT_ROOT / "migrations"
+MIGRATIONS = resource_path("migrations")
 SHARED_TRACK = MIGRATIONS / "shared"
 TENANT_TRACK = MIGRATIONS / "tenant"
 VERSION_TABLE = "alembic_version"
