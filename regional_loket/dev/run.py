@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> None:
     instance = Path(env.get("INSTANCE_PATH") or PROJECT_ROOT / "instance")
     env["INSTANCE_PATH"] = str(instance)
     env.setdefault("SERVER_NAME", f"localhost:{options.port}")
+    if not (env.get("MAP_TILE_URL") or env.get("LOKET_MAP_TILE_URL")):
+        # Development only: deployments have no public tile server by default (config/default.py).
+        env["MAP_TILE_URL"] = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
     from . import embedded
 

@@ -7,6 +7,10 @@ re-enqueues it. So :func:`enqueue` may fail without failing the web request that
 
 Domains register their periodic jobs with :func:`register_periodic` in their ``init_app``; the
 single ``flask scheduler`` process enqueues them every interval.
+
+What monitoring reads (``observability``): the scheduler writes a heartbeat to Redis every round
+(:func:`record_heartbeat`), and every periodic job that finishes records when it last succeeded
+(:func:`last_successes`), whether the scheduler enqueued it or a worker ran it at start-up.
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ import click
 import redis
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from rq import Queue, SimpleWorker
+from rq import Callback, Queue, SimpleWorker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+
+__all__ = ["EXTENSION", "REDIS_DOWN", "enqueue", "enqueue_periodic", "init_app", "job_app", "last_successes",
+           "periodic_job_ids", "queue", "record_heartbeat", "record_success", "redis_connection",
+           "register_periodic", "scheduler_command", "scheduler_heartbeat", "set_job_app", "worker_command"]
 
 log = logging.getLogger(__name__)
 
@@ -106,17 +114,66 @@ def register_periodic(app: Flask, func: Callable, *, at_worker_start: bool = Fal
         state.at_worker_start.append(func)
 
 
+def periodic_job_ids(app: Flask) -> list[str]:
+    """The job id of every registered periodic job (what monitoring expects to see succeed)."""
+    return [job_id for job_id, _, _ in _state(app).periodic]
+
+
 def enqueue_periodic(app: Flask, *, last_run: dict | None = None, now: float | None = None) -> bool:
     """One round of the scheduler: enqueue every periodic job that is due (all of them without
     ``last_run``, which the scheduler keeps between rounds). False when Redis is down."""
     for job_id, func, every in _state(app).periodic:
         if last_run is not None and now - last_run.get(job_id, float("-inf")) < every:
             continue
-        if not enqueue(app, func, job_id=job_id, result_ttl=600):
+        if not enqueue(app, func, job_id=job_id, result_ttl=600, on_success=Callback(record_success)):
             return False
         if last_run is not None:
             last_run[job_id] = now
     return True
+
+
+# --- what monitoring reads: the scheduler's heartbeat, each periodic job's last success ----
+# Wall-clock seconds (not monotonic): they are compared across processes and hosts.
+
+
+def _key(queue_name: str, what: str) -> str:
+    return f"loket:{queue_name}:{what}"
+
+
+def record_heartbeat(app: Flask, now: float | None = None) -> bool:
+    """The scheduler is alive (one key, overwritten every round). False when Redis is down."""
+    try:
+        redis_connection(app).set(_key(app.config["JOBS_QUEUE"], "scheduler-heartbeat"),
+                                  repr(time.time() if now is None else now))
+    except REDIS_DOWN:
+        return False
+    return True
+
+
+def scheduler_heartbeat(app: Flask) -> float | None:
+    """When the scheduler last completed a round (None: never). Raises REDIS_DOWN."""
+    value = redis_connection(app).get(_key(app.config["JOBS_QUEUE"], "scheduler-heartbeat"))
+    return float(value) if value is not None else None
+
+
+def record_success(job: Job, connection: redis.Redis, result, *args, **kwargs) -> None:
+    """rq's success callback of every periodic job (it runs in the worker, after the job)."""
+    connection.hset(_key(job.origin, "periodic-last-success"), job.id, repr(time.time()))
+
+
+def last_successes(app: Flask) -> dict[str, float]:
+    """Periodic job id → when it last finished without raising. Raises REDIS_DOWN."""
+    stored = redis_connection(app).hgetall(_key(app.config["JOBS_QUEUE"], "periodic-last-success"))
+    return {name.decode(): float(value) for name, value in stored.items()}
+
+
+def _run_at_worker_start(app: Flask, func: Callable) -> None:
+    func()
+    try:
+        redis_connection(app).hset(_key(app.config["JOBS_QUEUE"], "periodic-last-success"),
+                                   f"periodic-{func.__name__}", repr(time.time()))
+    except REDIS_DOWN:
+        pass  # the worker itself says so in a moment, when it cannot reach its queue
 
 
 # --- the app of a job ------------------------------------------------------------------
@@ -157,7 +214,7 @@ def worker_command(burst: bool, queue_name: str | None, log_level: str) -> None:
     # Jobs run on this very app: it was built once for this process by the CLI.
     set_job_app(app)
     for func in _state(app).at_worker_start:
-        func()
+        _run_at_worker_start(app, func)
     # A connection of its own: rq raises its socket timeout above the blocking dequeue timeout,
     # which must not leak into the short-timeout client the web requests share.
     connection = redis.Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5)
@@ -190,6 +247,8 @@ def scheduler_command(interval: float, once: bool) -> None:
         if not enqueue_periodic(app, last_run=last_run, now=started):
             # Keep looping: the jobs' work is in PostgreSQL and waits for Redis to return.
             click.echo("warning: Redis unreachable, periodic jobs not enqueued this round", err=True)
+        else:
+            record_heartbeat(app)
         if once:
             return
         time.sleep(max(0.0, interval - (time.monotonic() - started)))

@@ -12,13 +12,14 @@ import json
 import re
 import uuid
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Flask, current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from jinja2 import TemplateNotFound
-from sqlalchemy import and_, delete, event, or_, select
+from sqlalchemy import and_, delete, event, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, scoped_session
 
@@ -112,6 +113,29 @@ def list_notifications(session: Session, *, state: str | None = None, limit: int
     if state:
         query = query.where(Notification.state == state)
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int
+    failed: int
+    oldest_pending_seconds: float  # 0 when nothing waits
+
+
+def outbox_backlog(session: Session) -> Backlog:
+    """What monitoring watches: mails waiting, mails given up on, and how long the oldest
+    waiting one has waited (database time). One statement on the state index (sent rows are
+    never scanned)."""
+    pending = Notification.state == NotificationState.PENDING
+    oldest = func.min(Notification.created_at).filter(pending)
+    row = session.execute(
+        select(
+            func.count().filter(pending),
+            func.count().filter(Notification.state == NotificationState.FAILED),
+            func.coalesce(func.extract("epoch", func.now() - oldest), 0),
+        ).where(Notification.state.in_((NotificationState.PENDING, NotificationState.FAILED)))
+    ).one()
+    return Backlog(row[0], row[1], float(row[2]))
 
 
 # --- rendering ---------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-// The map view enhances the result list; without JavaScript (or tiles) the list is complete.
+// The map enhances the page: the search's result list (a marker per result, linking to it) or a
+// location's page (its one point). Without JavaScript or a tile server (MAP_TILE_URL) the page
+// is complete without it; the templates then leave the map out altogether.
 (function () {
   "use strict";
   function init() {
@@ -16,12 +18,12 @@
     window.L.Icon.Default.imagePath = "/assets/leaflet/images/";
     var bounds = [];
     points.forEach(function (point) {
-      var link = document.createElement("a");
-      link.href = point.url;
-      link.textContent = point.name;
+      var label = document.createElement(point.url ? "a" : "span");
+      if (point.url) { label.href = point.url; }
+      label.textContent = point.name;
       // Announced by name (not Leaflet's "Marker"); keyboard-focusable, Enter opens the popup.
       window.L.marker([point.lat, point.lon], { title: point.name, alt: point.name, keyboard: true })
-        .addTo(map).bindPopup(link);
+        .addTo(map).bindPopup(label);
       bounds.push([point.lat, point.lon]);
     });
     map.fitBounds(bounds, { padding: [24, 24], maxZoom: 14 });
