@@ -17,7 +17,7 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from regional_loket import create_app
 from regional_loket.database import sqlalchemy_url
 from regional_loket.extensions import db
-from regional_loket.tenancy import migrate, services
+from regional_loket.tenancy import Hosts, migrate, only_on, services
 from regional_loket.tenancy.models import AuditEntry, Tenant
 
 from . import factories
@@ -86,6 +86,9 @@ def make_config(database_url: str, redis_url: str, **extra) -> dict:
         # Tests roll back instead of committing, so the catalog never announces a change: the
         # search cache would answer from another test's data. Its own tests turn it on.
         "SEARCH_CACHE_BYTES": 0,
+        # Warnings and errors only: info lines (the access log) would fill every CLI test's
+        # output. tests/test_observability.py turns them on where it reads them.
+        "LOG_LEVEL": "WARNING",
         **TEST_PASSWORD_HASH,
         **extra,
     }
@@ -122,7 +125,7 @@ def _probe():
 def isolate(app):
     app.test_client_class = IsolatedClient
     app.test_cli_runner_class = IsolatedRunner
-    app.add_url_rule(PROBE, "probe", _probe)
+    app.add_url_rule(PROBE, "probe", only_on(Hosts.ALL)(_probe))  # every route declares its hosts
     return app
 
 
@@ -354,7 +357,9 @@ def live_region(database_url, redis_url, tmp_path_factory):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app = create_app(make_config(url, redis_url, REGION_SERVER_NAME=f"localhost:{port}", TESTING=False))
+    # The browser tests answer every tile request themselves (no tile server on the test network).
+    app = create_app(make_config(url, redis_url, REGION_SERVER_NAME=f"localhost:{port}", TESTING=False,
+                                 MAP_TILE_URL="https://tile.openstreetmap.org/{z}/{x}/{y}.png"))
     with app.app_context():
         migrate.upgrade_shared(db.engine)
     result = app.test_cli_runner().invoke(args=["demo", "load"])

@@ -3,7 +3,8 @@
 import pytest
 
 from regional_loket.extensions import db
-from regional_loket.tenancy import services
+from regional_loket.tenancy import Hosts, services
+from regional_loket.tenancy.hosts import rule_for
 from regional_loket.tenancy.resolver import HostKind, HostMatch, classify_host
 
 from .conftest import REGION, host_url
@@ -121,3 +122,57 @@ def test_region_portal_lists_active_municipalities_with_links(client, make_tenan
     assert f'href="http://herent.{REGION}/"' in body
     assert f'href="http://leuven.{REGION}/"' in body
     assert "Opwijk" not in body
+
+
+# --- which hosts a route serves: declared per blueprint, enforced by the resolver --------------
+
+
+def test_every_route_declares_the_hosts_it_serves(app):
+    """``tenancy.serves(bp, …)`` on its blueprint or ``@only_on(…)`` on the view: a route that
+    declares neither is served nowhere, so it must not reach production."""
+    missing = sorted({rule.endpoint for rule in app.url_map.iter_rules() if rule_for(app, rule.endpoint) is None})
+    assert missing == [], f"routes without a host declaration (tenancy.serves / only_on): {missing}"
+
+
+@pytest.mark.parametrize("path", ["/beheer/regio/", "/aanvragen/", "/aanvragen/nieuw", "/gezin/", "/toeleider/"])
+def test_region_pages_are_not_found_on_a_municipal_host(client, make_tenant, path):
+    herent = make_tenant("herent")
+    assert client.get(path, base_url=host_url(herent)).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/beheer/", "/opvang/", "/logo"])
+def test_municipal_pages_are_not_found_on_the_region(client, path):
+    """Anonymous visitors included: the host decides before the login is asked for."""
+    assert client.get(path, base_url=host_url()).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/", "/zoeken", "/healthz", "/branding.css", "/api/v1/municipalities"])
+def test_pages_of_every_host_are_served_on_both(client, make_tenant, path):
+    herent = make_tenant("herent")
+    for base in (host_url(), host_url(herent)):
+        assert client.get(path, base_url=base).status_code == 200, base
+
+
+@pytest.mark.parametrize("path", ["/aanmelden", "/registreren", "/registreren/opnieuw", "/wachtwoord-vergeten"])
+def test_account_pages_on_a_municipal_host_lead_to_the_region_keeping_next(client, make_tenant, path):
+    herent = make_tenant("herent")
+    response = client.get(path, query_string={"next": "/opvang/"}, base_url=host_url(herent))
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"http://{REGION}{path}?next=http://herent.{REGION}/opvang/"
+    assert client.get(path, base_url=host_url()).status_code == 200
+
+
+def test_an_undeclared_route_is_served_nowhere(committed, caplog):
+    app, (slug,) = committed(1)
+    app.add_url_rule("/_undeclared", "undeclared", lambda: "served")
+    client = app.test_client()
+    for base in (host_url(), f"http://{slug}.{REGION}"):
+        assert client.get("/_undeclared", base_url=base).status_code == 404
+    assert "undeclared declares no hosts" in caplog.text
+
+
+def test_a_view_declaration_overrides_its_blueprint(app):
+    assert rule_for(app, "accounts.profile").hosts is Hosts.ALL  # the blueprint's
+    assert rule_for(app, "accounts.login").hosts is Hosts.REGION  # the view's own
+    assert rule_for(app, "accounts.login").elsewhere is not None
+    assert rule_for(app, "web.static").hosts is Hosts.ALL  # a blueprint's static files too

@@ -11,6 +11,7 @@ from regional_loket.accounts import client_address
 from regional_loket.accounts import services as accounts
 from regional_loket.extensions import db
 from regional_loket.notifications.models import Notification
+from regional_loket.tenancy import Hosts, only_on
 
 from .conftest import PASSWORD, REGION, host_url
 
@@ -257,7 +258,7 @@ def test_behind_one_proxy_each_client_has_its_own_bucket(limited):
 ])
 def test_scheme_host_and_address_come_from_the_trusted_proxy_only(committed, hops, host, forwarded_host, seen):
     app, _ = committed(0, PROXY_HOPS=hops)
-    app.add_url_rule("/_seen", "seen", lambda: f"{request.scheme}://{request.host} {client_address()}")
+    app.add_url_rule("/_seen", "seen", only_on(Hosts.ALL)(lambda: f"{request.scheme}://{request.host} {client_address()}"))
     answer = app.test_client().get("/_seen", base_url=f"http://{host}", headers={
         "X-Forwarded-For": "198.51.100.1", "X-Forwarded-Proto": "https", "X-Forwarded-Host": forwarded_host})
     assert answer.get_data(as_text=True) == seen
@@ -308,3 +309,40 @@ def test_a_form_page_with_a_csrf_token_is_not_stored(protected_app):
     """The token puts the anonymous visitor in a session: that page is theirs alone."""
     client = protected_app.test_client()
     assert client.get("/aanmelden", base_url=host_url()).headers["Cache-Control"] == "no-store"
+
+
+# --- the host is resolved before CSRF is checked -----------------------------------------------
+
+
+@pytest.fixture
+def protected_municipality(committed):
+    """CSRF on, with one committed municipality: (app, its base URL)."""
+    app, (slug,) = committed(1, WTF_CSRF_ENABLED=True)
+    return app, f"http://{slug}.{REGION}"
+
+
+@pytest.mark.parametrize("host", ["unknown." + REGION, "evil.example"])
+def test_a_form_posted_to_an_unknown_host_is_not_found_not_expired(protected_municipality, host):
+    app, _ = protected_municipality
+    response = app.test_client().post("/afmelden", data={"csrf_token": "wrong-token"},
+                                      headers={"Host": host})
+    assert response.status_code == 404
+    assert "Pagina niet gevonden" in response.get_data(as_text=True)
+
+
+def test_a_form_posted_to_a_page_this_host_lacks_is_not_found_not_expired(protected_municipality):
+    app, municipality = protected_municipality
+    client = app.test_client()
+    assert client.post("/aanvragen/nieuw", data={"csrf_token": "wrong-token"}, base_url=municipality).status_code == 404
+    action = f"/opvang/{uuid.uuid4()}/aanvragen/{uuid.uuid4()}"  # a provider's form, on the region
+    assert client.post(action, data={"csrf_token": "wrong-token"}, base_url=host_url()).status_code == 404
+
+
+def test_a_form_posted_with_a_bad_token_to_a_known_host_is_still_refused(protected_municipality):
+    app, municipality = protected_municipality
+    for base in (host_url(), municipality):
+        client = app.test_client()
+        client.get("/", base_url=base)
+        response = client.post("/afmelden", data={"csrf_token": "wrong-token"}, base_url=base)
+        assert response.status_code == 400, base
+        assert "Het formulier is verlopen" in response.get_data(as_text=True)

@@ -8,14 +8,16 @@ from flask import Flask, request
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 
+from .. import jobs as job_plumbing
 from ..extensions import db, login_manager
 from . import passwords
+from .jobs import purge_sessions_and_tokens
 from .models import Membership, Role, User
 from .policy import allowed_locations, can, login_required, public, require
 from .sessions import ServerSessionInterface
 
-__all__ = ["Membership", "Role", "User", "allowed_locations", "can", "init_app", "login_required",
-           "public", "require"]
+__all__ = ["Membership", "Role", "User", "allowed_locations", "can", "client_address", "forget_on_deletion",
+           "init_app", "login_required", "public", "require"]
 
 
 def init_app(app: Flask) -> None:
@@ -32,10 +34,18 @@ def init_app(app: Flask) -> None:
     _rate_limits(app)
     app.cli.add_command(cli.accounts)
 
-    from .. import jobs as job_plumbing
-    from .jobs import purge_sessions_and_tokens
-
     job_plumbing.register_periodic(app, purge_sessions_and_tokens, every=3600)
+
+
+def forget_on_deletion(app: Flask, forget) -> None:
+    """Have ``forget(session, user_id, now=…)`` erase what another domain keeps of a person,
+    in the same transaction, before their account is deleted (the families domain decides what
+    of a family stays). Registered per app, so accounts never imports the domains that use it."""
+    app.extensions.setdefault("account_deletion", []).append(forget)
+
+
+def forgetters(app: Flask) -> list:
+    return app.extensions.get("account_deletion", [])
 
 
 # POSTs of these endpoints are rate limited per client address, with the configured limits.

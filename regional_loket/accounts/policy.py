@@ -13,20 +13,16 @@ Services use :func:`can` with the same rules, so a check never depends on the ro
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from functools import wraps
 
 from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
 
+# The declaration itself (``view.policy``) is the web layer's, so its own pages can be public.
+from ..web.declarations import Policy, declare_policy, public
 from .models import TENANT_ROLES, Role
 
-
-@dataclass(frozen=True)
-class Policy:
-    kind: str  # public | login | roles
-    roles: tuple[str, ...] = ()
-    location_arg: str | None = None
+__all__ = ["Policy", "allowed_locations", "can", "login_required", "public", "require"]
 
 
 def can(user, roles, *, tenant=None, location_id: uuid.UUID | None = None) -> bool:
@@ -60,15 +56,6 @@ def allowed_locations(user, tenant) -> set[uuid.UUID] | None:
     }
 
 
-def _declare(view, policy: Policy):
-    view.policy = policy
-    return view
-
-
-def public(view):
-    return _declare(view, Policy("public"))
-
-
 def _to_login():
     return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
 
@@ -80,7 +67,7 @@ def login_required(view):
             return _to_login()
         return view(*args, **kwargs)
 
-    return _declare(wrapper, Policy("login"))
+    return declare_policy(wrapper, Policy("login"))
 
 
 def require(*roles: str, location: str | None = None):
@@ -99,6 +86,6 @@ def require(*roles: str, location: str | None = None):
                 abort(403)
             return view(*args, **kwargs)
 
-        return _declare(wrapper, Policy("roles", tuple(roles), location))
+        return declare_policy(wrapper, Policy("roles", tuple(roles), location))
 
     return decorator

@@ -1,16 +1,21 @@
-"""Requests (one per child and period) and their applications at the chosen locations."""
+"""Requests (one per child and period, schema ``shared``) and their ranked choices; each
+choice's application at its location is the ``applications`` package's."""
 
 from flask import Flask
 
-from .models import Application, ApplicationEvent, CareRequest, Choice, RequestStatus, Status
+from ..families import keep_family_data
+from .models import CareRequest, Choice, RequestStatus
 
-__all__ = ["Application", "ApplicationEvent", "CareRequest", "Choice", "RequestStatus", "Status", "init_app"]
+__all__ = ["CareRequest", "Choice", "RequestStatus", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    from . import demo, views  # noqa: F401 — demo registers its loader
-    from .labels import event_note, reject_reason_label
+    from . import demo, privacy, services, views  # noqa: F401 — demo registers its loader, services its listener
 
     app.register_blueprint(views.bp)
-    app.jinja_env.globals["reject_reason_label"] = reject_reason_label
-    app.jinja_env.globals["event_note"] = event_note
+    # Imported after views: importing it registers its back-office link, and "my requests" comes first.
+    from . import referrer
+
+    app.register_blueprint(referrer.bp)
+    # The family's download and erasure include its requests, without families importing them.
+    keep_family_data(export=privacy.export_for_family, erase=privacy.erase_for_family)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import hmac
 import re
@@ -13,7 +12,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..tenancy.models import Postcode
+from ..accounts.services import normalise_email
+from ..months import same_day_months_later
+from ..tenancy import Postcode
 from .models import Child, Consent, Family, Guardian
 
 
@@ -76,6 +77,19 @@ def update_details(session: Session, family: Family, *, street: str, number: str
     family.needs_care_for_work, family.single_parent, family.low_income = needs_care_for_work, single_parent, low_income
 
 
+def set_sibling_locations(child: Child, attended, *, among) -> None:
+    """Say at which of ``among`` (the locations one request chose) a brother or sister of
+    ``child`` already goes: those in ``attended`` are marked, the rest of ``among`` cleared.
+    Locations outside ``among`` keep what another request said. Priority rules give a sibling
+    precedence at that location (the snapshot's ``sibling_here``)."""
+    among, attended = set(among), set(attended)
+    if not attended <= among:
+        raise FamilyError(_l("Kies alleen locaties uit deze aanvraag."), "siblings")
+    kept = [location for location in (child.sibling_location_ids or []) if location not in among]
+    # A new list, so the ORM sees the change (an in-place edit of an ARRAY is not tracked).
+    child.sibling_location_ids = kept + sorted(attended, key=str)
+
+
 def add_child(session: Session, family: Family, *, first_name: str, last_name: str, birth_date: date | None,
               due_date: date | None, national_number: str | None, pepper: str, today: date,
               foster_child: bool = False, extra_care_needs: bool = False) -> Child:
@@ -91,7 +105,7 @@ def add_child(session: Session, family: Family, *, first_name: str, last_name: s
         raise FamilyError(_l("Een geboortedatum kan niet in de toekomst liggen."), "birth_date")
     if birth_date is not None and birth_date.year < today.year - 13:
         raise FamilyError(_l("Kinderopvang is er voor kinderen tot 12 jaar."), "birth_date")
-    if due_date is not None and not (today <= due_date <= _months_ahead(today, 10)):
+    if due_date is not None and not (today <= due_date <= same_day_months_later(today, 10)):
         raise FamilyError(_l("Een verwachte geboortedatum ligt vandaag of hoogstens 10 maanden vooruit."), "due_date")
     digest = None
     if national_number:
@@ -107,11 +121,6 @@ def add_child(session: Session, family: Family, *, first_name: str, last_name: s
     return child
 
 
-def _months_ahead(day: date, months: int) -> date:
-    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
 def record_consent(family: Family, purpose: str, *, user_id: uuid.UUID | None, now: datetime,
                    note: str | None = None) -> Consent:
     consent = Consent(purpose=purpose, given_at=now, given_by_user_id=user_id, note=note)
@@ -120,8 +129,6 @@ def record_consent(family: Family, purpose: str, *, user_id: uuid.UUID | None, n
 
 
 def invite_guardian(session: Session, family: Family, *, name: str, email: str, now: datetime) -> Guardian:
-    from ..accounts.services import normalise_email
-
     address = normalise_email(email)
     if address is None:
         raise FamilyError(_l("Dit is geen geldig e-mailadres, bv. naam@voorbeeld.be."), "email")
@@ -165,8 +172,6 @@ def families_filed_by(session: Session, user) -> list[Family]:
 def file_family(session: Session, referrer, *, organisation: str, guardian_name: str, guardian_email: str | None,
                 phone: str | None, language: str, now: datetime, consent_note: str | None) -> Family:
     """A referrer opens a dossier for a family, with the family's consent on record."""
-    from ..accounts.services import normalise_email
-
     if organisation not in referrer_organisations(referrer):
         raise FamilyError(_l("U bent geen toeleider van deze organisatie."))
     name = (guardian_name or "").strip()

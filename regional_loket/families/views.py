@@ -10,17 +10,17 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..accounts import passwords, require
-from ..accounts.models import Role
+from ..accounts import Role, passwords, require
 from ..database import utcnow
 from ..extensions import db
 from ..notifications.services import notify
-from ..tenancy import region_only
+from ..tenancy import Hosts, serves
 from ..web.urls import portal_url
 from . import forms, privacy, services
 from .models import Guardian
 
 bp = Blueprint("families", __name__, url_prefix="/gezin", template_folder="templates")
+serves(bp, Hosts.REGION)
 
 
 def _family():
@@ -29,7 +29,6 @@ def _family():
 
 @bp.route("/", methods=["GET", "POST"])
 @require(Role.PARENT)
-@region_only
 def dossier():
     family = _family()
     form = forms.InviteForm()
@@ -54,7 +53,6 @@ def dossier():
 
 @bp.route("/uitnodiging/<uuid:guardian_id>", methods=["GET", "POST"])
 @require(Role.PARENT)
-@region_only
 def accept(guardian_id: uuid.UUID):
     guardian = db.session.get(Guardian, guardian_id)
     # Only the invited address may accept: the link alone is not enough.
@@ -75,7 +73,6 @@ def accept(guardian_id: uuid.UUID):
 
 @bp.route("/gegevens")
 @require(Role.PARENT)
-@region_only
 def my_data():
     family = services.family_of(db.session, current_user.id)
     data = privacy.export(db.session, family) if family else {}
@@ -88,7 +85,6 @@ def my_data():
 
 @bp.route("/wissen", methods=["GET", "POST"])
 @require(Role.PARENT)
-@region_only
 def erase():
     family = services.family_of(db.session, current_user.id)
     if family is None:

@@ -2,25 +2,34 @@
 
 The tenant is resolved from the Host header here and nowhere else (:func:`_resolve_request`).
 Views read it from ``g.tenant`` (``None`` on the regional portal) and pass it on explicitly;
-services never look it up themselves.
+services never look it up themselves. Which hosts a route serves is declared per blueprint
+(``hosts.serves``) and enforced by the same resolver, before any other hook (CSRF included).
 """
 
 from __future__ import annotations
-
-from functools import wraps
 
 from flask import Flask, abort, current_app, g, render_template, request
 
 from ..extensions import db
 from .binding import TenantMismatchError, bind_tenant, bound_schema, tenant_scope
-from .models import Postcode, RegionSetting, Tenant, TenantDomain, TenantStatus, schema_for
+from .hosts import HostRule, Hosts, only_on, rule_for, serves
+from .models import (
+    SCHEMA_PREFIX,
+    AuditEntry,
+    Postcode,
+    RegionSetting,
+    Tenant,
+    TenantDomain,
+    TenantStatus,
+    schema_for,
+)
 from .resolver import HostKind, classify_host
 from .services import TenantError, find_tenant
 
 __all__ = [
-    "Postcode", "RegionSetting", "Tenant", "TenantDomain", "TenantError", "TenantMismatchError",
-    "TenantStatus", "bind_tenant", "bound_schema", "init_app", "region_only", "schema_for",
-    "tenant_required", "tenant_scope",
+    "SCHEMA_PREFIX", "AuditEntry", "HostRule", "Hosts", "Postcode", "RegionSetting", "Tenant", "TenantDomain",
+    "TenantError", "TenantMismatchError", "TenantStatus", "bind_tenant", "bound_schema", "init_app", "only_on",
+    "schema_for", "serves", "tenant_scope",
 ]
 
 
@@ -35,39 +44,29 @@ def init_app(app: Flask) -> None:
 def _resolve_request():
     g.tenant = None
     match = classify_host(request.host, current_app.config["REGION_SERVER_NAME"])
-    if match.kind is HostKind.REGION:
-        return None
     if match.kind is HostKind.UNKNOWN:
         abort(404)
-    tenant = find_tenant(db.session, match)
-    if tenant is None:
+    if match.kind is not HostKind.REGION:
+        tenant = find_tenant(db.session, match)
+        if tenant is None:
+            abort(404)
+        if tenant.is_archived:
+            return render_template("errors/archived.html", archived=tenant), 410
+        g.tenant = tenant
+        bind_tenant(db.session, tenant)
+    return _check_hosts(g.tenant)
+
+
+def _check_hosts(tenant):
+    """The route's host declaration (tenancy.hosts), checked here for every route at once."""
+    if request.endpoint is None:  # no route matched: the routing error answers (404, 405)
+        return None
+    rule = rule_for(current_app, request.endpoint)
+    if rule is None:
+        current_app.logger.error("route %s declares no hosts (tenancy.serves)", request.endpoint)
         abort(404)
-    if tenant.is_archived:
-        return render_template("errors/archived.html", archived=tenant), 410
-    g.tenant = tenant
-    bind_tenant(db.session, tenant)
-    return None
-
-
-def tenant_required(view):
-    """The view only exists on a municipal host."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if g.get("tenant") is None:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
-def region_only(view):
-    """The view only exists on the regional host."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if g.get("tenant") is not None:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapper
+    if rule.admits(tenant):
+        return None
+    if rule.elsewhere is not None:
+        return rule.elsewhere()
+    abort(404)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from flask import Flask
 from flask_babel import format_currency, format_decimal, get_locale, gettext
 
-SOURCE_LANGUAGE = "nl"  # data written in one language only is Dutch
+from ..languages import DEFAULT as SOURCE_LANGUAGE  # data written in one language only is Dutch
 
 
 def money(value, currency: str = "EUR") -> str:

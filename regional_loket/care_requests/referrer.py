@@ -1,5 +1,7 @@
 """Referrers (toeleiders: social services, family support) file requests for a family, with its
-consent, and follow them up. Their pages live on the regional portal."""
+consent, and follow them up. Their pages live on the regional portal. They are request pages
+(a referrer opens the family's dossier on the way, then files and follows its requests), so they
+live here and read the family dossier through ``families``' public services."""
 
 from __future__ import annotations
 
@@ -11,23 +13,23 @@ from sqlalchemy import select
 from wtforms import BooleanField, EmailField, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..accounts import require
+from ..accounts import Role, require
 from ..accounts.forms import LANGUAGE_CHOICES
-from ..accounts.models import Role
-from ..care_requests.models import CareRequest
 from ..database import utcnow
 from ..extensions import db
-from ..tenancy import region_only
+from ..families import services as family_services
+from ..tenancy import Hosts, serves
 from ..validators import EmailAddress, PhoneNumber
 from ..web import register_back_office
-from . import services
+from .models import CareRequest
 
 bp = Blueprint("referrer", __name__, url_prefix="/toeleider", template_folder="templates")
+serves(bp, Hosts.REGION)
 
 
 @register_back_office
 def _link(user, tenant):
-    if tenant is None and services.referrer_organisations(user):
+    if tenant is None and family_services.referrer_organisations(user):
         return [(_l("Toeleiding"), url_for("referrer.home"))]
     return []
 
@@ -48,36 +50,40 @@ class FileForm(FlaskForm):
                                  validators=[Optional(), Length(max=500, message=_l("Hoogstens 500 tekens."))])
 
 
+def _requests_by_family(session, family_ids: list) -> dict:
+    """The requests of these families, newest first, by family id."""
+    requests = {}
+    if family_ids:
+        for care in session.scalars(select(CareRequest).where(CareRequest.family_id.in_(family_ids))
+                                    .order_by(CareRequest.created_at.desc())):
+            requests.setdefault(care.family_id, []).append(care)
+    return requests
+
+
 @bp.route("/")
 @require(Role.REFERRER)
-@region_only
 def home():
-    families = services.families_filed_by(db.session, current_user)
-    requests = {}
-    if families:
-        for care in db.session.scalars(select(CareRequest).where(
-                CareRequest.family_id.in_([f.id for f in families])).order_by(CareRequest.created_at.desc())):
-            requests.setdefault(care.family_id, []).append(care)
-    return render_template("families/referrer_home.html", families=families, requests=requests)
+    families = family_services.families_filed_by(db.session, current_user)
+    requests = _requests_by_family(db.session, [f.id for f in families])
+    return render_template("requests/referrer_home.html", families=families, requests=requests)
 
 
 @bp.route("/gezin", methods=["GET", "POST"])
 @require(Role.REFERRER)
-@region_only
 def file():
     form = FileForm()
-    form.organisation.choices = sorted(services.referrer_organisations(current_user))
+    form.organisation.choices = sorted(family_services.referrer_organisations(current_user))
     if form.validate_on_submit():
         try:
-            family = services.file_family(
+            family = family_services.file_family(
                 db.session, current_user, organisation=form.organisation.data,
                 guardian_name=form.guardian_name.data, guardian_email=form.guardian_email.data,
                 phone=form.phone.data, language=form.language.data, now=utcnow(),
                 consent_note=form.consent_note.data)
             db.session.commit()
-        except services.FamilyError as error:
+        except family_services.FamilyError as error:
             db.session.rollback()
             getattr(form, error.field or "guardian_name").errors.append(str(error.message))
         else:
             return redirect(url_for("requests.new", gezin=family.id))
-    return render_template("families/referrer_file.html", form=form), 422 if form.errors else 200
+    return render_template("requests/referrer_file.html", form=form), 422 if form.errors else 200
