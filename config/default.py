@@ -1,5 +1,11 @@
-"""Defaults for every deployment. Environment variables override them (see
-``regional_loket.settings``); a ``test_config`` passed to ``create_app`` overrides both."""
+"""Defaults for every deployment. Environment variables override them: any setting NAME below
+as ``LOKET_NAME`` (or ``LOKET_NAME_FILE``, a file holding the value), plus the unprefixed names
+listed in ``regional_loket.settings.ALIASES``; a ``config`` passed to ``create_app`` overrides
+both. ``loket config check`` prints the result.
+
+This file stays at the top of the repository; a wheel carries a copy inside the package."""
+
+from regional_loket import languages as _languages
 
 # The bare host of the regional portal. Municipal portals live at <slug>.<REGION_SERVER_NAME>.
 # In development *.localhost resolves to loopback, so http://herent.localhost:5000 just works.
@@ -10,14 +16,30 @@ PREFERRED_URL_SCHEME = "http"
 DATABASE_URL = None
 REDIS_URL = None
 
-SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+# Each process (web worker, rq worker, scheduler) holds up to POOL_SIZE + MAX_OVERFLOW connections;
+# a request waits POOL_TIMEOUT seconds for one before failing. RECYCLE (seconds, None: never)
+# replaces connections older than that, for proxies and firewalls that drop idle ones.
+DATABASE_POOL_SIZE = 5
+DATABASE_MAX_OVERFLOW = 10
+DATABASE_POOL_TIMEOUT = 30
+DATABASE_POOL_RECYCLE = None
+# Further SQLAlchemy engine options; entries here win over the DATABASE_POOL_* settings.
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 
 SECRET_KEY = None  # required in production; development generates one per instance folder
+# Earlier keys, still accepted for sessions and e-mailed links (never used to sign anything new):
+# rotate by moving the old SECRET_KEY here, keep it as long as the links it signed live.
+SECRET_KEY_FALLBACKS = []
+# Keys the digest of a child's national number (duplicate requests are found by it without
+# storing the number). None: SECRET_KEY. Set it explicitly before rotating SECRET_KEY, to the
+# key in use until then, or every existing digest stops matching.
+NATIONAL_NUMBER_PEPPER = None
 
-BABEL_DEFAULT_LOCALE = "nl"
+# The supported languages are written once, in regional_loket/languages.py.
+BABEL_DEFAULT_LOCALE = _languages.DEFAULT
 BABEL_DEFAULT_TIMEZONE = "Europe/Brussels"
-LANGUAGES = ("nl", "fr", "en")
+LANGUAGES = _languages.CODES
 
 WTF_CSRF_TIME_LIMIT = 3600 * 8
 
@@ -52,13 +74,42 @@ SHARED_MIGRATIONS = None
 TENANT_MIGRATIONS = None
 
 # Where the declarative tenant definitions live (see tenants/).
-TENANTS_DIR = None  # None: <project>/tenants
+TENANTS_DIR = None  # None: tenants/ of the checkout, or the copy inside the installed package
 
-# Map tiles for the search map view (a municipal network may point this at its own server).
-MAP_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+# Where the npm front-end packages are (None: node_modules/ of the checkout, or the copy inside
+# the installed package).
+ASSETS_DIR = None
+
+# Map tiles for the search map and the location page ({z}/{x}/{y} URL template). None: no map,
+# the search shows its list with a note saying so. No public tile server by default: a
+# municipal network may have no route to one, and each visit would tell it who looks where.
+# Point it at your own tile server (or, where allowed, https://tile.openstreetmap.org/{z}/{x}/{y}.png);
+# the CSP's img-src follows it. `make run` sets OpenStreetMap's for development.
+MAP_TILE_URL = None
 MAP_TILE_ATTRIBUTION = "© OpenStreetMap"
 
+# --- observability (regional_loket/observability) -----------------------------------------
+# Log lines: "json" (one object per line) or "text"; None: json in production, text otherwise.
+LOG_FORMAT = None
+LOG_LEVEL = "INFO"
+# Take the request id from the X-Request-ID header of our proxy (when well-formed) instead of
+# making one; only when that proxy sets or overwrites it (nginx: proxy_set_header X-Request-ID
+# $request_id), else any client chooses the id its log lines carry.
+TRUST_REQUEST_ID = False
+# Who may read /metrics: CIDR blocks, comma-separated, checked against the client address
+# (PROXY_HOPS applies). Everyone else gets 403.
+METRICS_ALLOW = "127.0.0.1/32,::1/128"
+# Error reporting to Sentry (or GlitchTip) when set; needs `pip install sentry-sdk`.
+SENTRY_DSN = None
+# /readyz: the scheduler's heartbeat (written every round, 30 s by default) may be this old.
+SCHEDULER_HEARTBEAT_MAX_AGE = 120
+# False: /readyz reports a stale scheduler but still answers 200 (alert on the metric instead).
+READY_CHECK_SCHEDULER = True
+
 ENV = "development"
+
+# The regional portal's brand colour (a municipality's comes from its tenants/*.toml).
+REGION_COLOUR = "#1d4f91"
 
 # Search answers for anonymous visitors, kept per worker process until the catalog changes
 # (catalog/cache.py). 0 turns the cache off.

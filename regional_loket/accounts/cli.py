@@ -7,6 +7,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
+from .. import languages
 from ..database import utcnow
 from ..extensions import db
 from ..tenancy import services as tenancy_services
@@ -28,7 +29,7 @@ def _fail(message: str):
 @click.argument("email")
 @click.option("--name", required=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-@click.option("--language", type=click.Choice(services.LANGUAGES), default="nl", show_default=True)
+@click.option("--language", type=click.Choice(languages.CODES), default=languages.DEFAULT, show_default=True)
 @with_appcontext
 def create_command(email, name, password, language):
     """Create a verified account (e.g. the first administrator)."""

@@ -22,10 +22,11 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from .. import languages
 from ..validators import EmailAddress, PhoneNumber
 from . import passwords
 
-LANGUAGE_CHOICES = [SelectChoice("nl", "Nederlands"), SelectChoice("fr", "Français"), SelectChoice("en", "English")]
+LANGUAGE_CHOICES = [SelectChoice(code, name) for code, name in languages.NAMES.items()]
 
 
 def _strong_password(form, field):

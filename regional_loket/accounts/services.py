@@ -11,15 +11,15 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from .. import languages
 from ..database import utcnow
 from . import passwords
 from .models import LoginThrottle, Membership, Role, ServerSession, User
-
-LANGUAGES = ("nl", "fr", "en")
 
 # Login throttling. Wrong passwords never lock an account: a source that keeps failing for one
 # address waits longer and longer (FIRST_DELAY after THROTTLE_AFTER failures, doubling up to
@@ -77,7 +77,7 @@ def register(session: Session, *, email: str, password: str, name: str, language
         return existing, False
     user = User(
         email=normalised, name=name.strip(), phone=(phone or "").strip() or None,
-        language=language if language in LANGUAGES else "nl",
+        language=languages.or_default(language),
         password_hash=passwords.hash_password(password), password_changed_at=utcnow(),
         active=True,
         memberships=[Membership(role=Role.PARENT, location_ids=[])],
@@ -239,7 +239,7 @@ def change_email(session: Session, user: User, new_email: str) -> None:
 def update_profile(user: User, *, name: str, phone: str | None, language: str) -> None:
     user.name = name.strip()
     user.phone = (phone or "").strip() or None
-    user.language = language if language in LANGUAGES else user.language
+    user.language = languages.or_default(language, user.language)
 
 
 # --- sessions --------------------------------------------------------------------------------
@@ -303,9 +303,44 @@ def grant(session: Session, user: User, role: str, *, tenant=None,
     return membership
 
 
+class LastAdminError(ValueError):
+    """Refused: the region would be left without an active administrator, and only an
+    administrator can give the role (the CLI aside). Nothing was changed."""
+
+    def __init__(self):
+        # Translated now, as a plain string (a lazy string counts as safe HTML in templates).
+        self.message = str(_l("De regio moet minstens één actieve regiobeheerder houden. Geef eerst iemand "
+                              "anders die rol."))
+        super().__init__(self.message)
+
+
+def is_last_active_admin(session: Session, user: User) -> bool:
+    """Whether ``user`` is an active administrator and no other active, not deleted, user is."""
+    if not user.active or user.deleted_at is not None or not any(m.role == Role.ADMIN for m in user.memberships):
+        return False
+    others = session.scalar(
+        select(func.count()).select_from(Membership).join(User, User.id == Membership.user_id)
+        .where(Membership.role == Role.ADMIN, Membership.user_id != user.id,
+               User.active.is_(True), User.deleted_at.is_(None)))
+    return not others
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    """Block or re-admit an account; blocking ends its sessions. Refuses to block the last
+    active administrator (LastAdminError)."""
+    if not active and is_last_active_admin(session, user):
+        raise LastAdminError()
+    user.active = active
+    if not active:
+        revoke_sessions(session, user.id)
+
+
 def remove_membership(session: Session, user: User, membership_id: uuid.UUID) -> None:
+    """Take a role away. Refuses the last active administrator's admin role (LastAdminError)."""
     for membership in list(user.memberships):
         if membership.id == membership_id:
+            if membership.role == Role.ADMIN and is_last_active_admin(session, user):
+                raise LastAdminError()
             user.memberships.remove(membership)
             session.flush()
             return
@@ -322,6 +357,17 @@ def team(session: Session, tenant) -> list[tuple[User, Membership]]:
     return [(user, membership) for user, membership in rows]
 
 
+def staff_for_location(session: Session, tenant_id: uuid.UUID, location_id: uuid.UUID) -> list[User]:
+    """The provider staff of one location of a municipality who can be mailed: active, not
+    deleted, with a verified address (an unverified one may be someone else's)."""
+    return list(session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.role == Role.PROVIDER_STAFF, Membership.tenant_id == tenant_id,
+               Membership.location_ids.any(location_id), User.active.is_(True), User.deleted_at.is_(None),
+               User.verified_at.is_not(None))
+        .order_by(User.id).distinct()))
+
+
 def search_users(session: Session, text: str, *, page: int, per_page: int = 25) -> tuple[list[User], int]:
     query = select(User).where(User.deleted_at.is_(None))
     text = (text or "").strip()[:100]
@@ -335,7 +381,10 @@ def search_users(session: Session, text: str, *, page: int, per_page: int = 25) 
 
 def delete_account(session: Session, user: User, *, now: datetime) -> None:
     """Remove the person from the account; the row stays (anonymised) for referential history.
-    The family's own data is erased by the families domain."""
+    The family's own data is erased by the families domain. Refuses the last active
+    administrator (LastAdminError)."""
+    if is_last_active_admin(session, user):
+        raise LastAdminError()
     revoke_sessions(session, user.id)
     user.email = f"deleted-{user.id}@invalid"
     user.name = ""

@@ -12,7 +12,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     make_response,
     redirect,
     render_template,
@@ -26,25 +25,26 @@ from flask_login import current_user, login_user, logout_user
 
 from ..database import utcnow
 from ..extensions import db
+from ..tenancy import Hosts, only_on, serves
 from ..tenancy import services as tenancy_services
 from ..tenancy.resolver import HostKind, classify_host
 from ..web.urls import allow_form_action, carry_language, portal_url, safe_next
-from . import client_address, forms, mail, services, tokens
+from . import client_address, forgetters, forms, mail, services, tokens
 from .policy import login_required, public
 from .sessions import handover_state, hash_sid, set_handover_state
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
+serves(bp, Hosts.ALL)
 
 
-def _secret() -> str:
-    return current_app.secret_key
+def _secret() -> list[str]:
+    return tokens.keys(current_app.config)
 
 
-def _on_region_only():
-    """Authentication pages live on the regional host; elsewhere, go there (keeping ``next``
-    as an absolute URL of this host, so the user comes back here afterwards)."""
-    if g.tenant is None:
-        return None
+def _to_region():
+    """Authentication pages live on the regional host; on a municipal one the host resolver
+    answers with this (``only_on``): the same page there, keeping ``next`` as an absolute URL
+    of this host, so the user comes back here afterwards."""
     target = request.args.get("next") or "/"
     back = request.host_url.rstrip("/") + safe_next(target, "/")
     return redirect(carry_language(portal_url(None, request.endpoint, **{**request.view_args, "next": back})))
@@ -91,10 +91,9 @@ def _after_login(next_url: str | None):
 
 
 @bp.route("/registreren", methods=["GET", "POST"])
+@only_on(Hosts.REGION, elsewhere=_to_region)
 @public
 def register():
-    if (elsewhere := _on_region_only()) is not None:
-        return elsewhere
     # E-mails in the language the visitor reads this page in, unless they choose another.
     form = forms.RegisterForm(language=str(get_locale() or "nl"))
     if form.validate_on_submit():
@@ -127,10 +126,9 @@ def verify(token: str):
 
 
 @bp.route("/registreren/opnieuw", methods=["GET", "POST"])
+@only_on(Hosts.REGION, elsewhere=_to_region)
 @public
 def resend_verification():
-    if (elsewhere := _on_region_only()) is not None:
-        return elsewhere
     form = forms.EmailOnlyForm()
     if form.validate_on_submit():
         user = services.find_user(db.session, form.email.data)
@@ -145,10 +143,9 @@ def resend_verification():
 
 
 @bp.route("/aanmelden", methods=["GET", "POST"])
+@only_on(Hosts.REGION, elsewhere=_to_region)
 @public
 def login():
-    if (elsewhere := _on_region_only()) is not None:
-        return elsewhere
     next_url = request.args.get("next")
     if current_user.is_authenticated and request.method == "GET":
         return _after_login(next_url)
@@ -319,10 +316,9 @@ def _switch_account(next_url: str):
 
 
 @bp.route("/wachtwoord-vergeten", methods=["GET", "POST"])
+@only_on(Hosts.REGION, elsewhere=_to_region)
 @public
 def forgot_password():
-    if (elsewhere := _on_region_only()) is not None:
-        return elsewhere
     form = forms.EmailOnlyForm()
     if form.validate_on_submit():
         user = services.find_user(db.session, form.email.data)
@@ -487,11 +483,12 @@ def delete_account():
     if form.validate_on_submit():
         if not services.passwords.verify_password(user.password_hash, form.current.data):
             form.current.errors.append(_("Uw huidig wachtwoord klopt niet."))
+        elif services.is_last_active_admin(db.session, user):
+            form.current.errors.append(services.LastAdminError().message)
         else:
             email, language = user.email, user.language
-            from ..families.privacy import forget_guardian  # the family domain decides what stays
-
-            forget_guardian(db.session, user.id, now=utcnow())
+            for forget in forgetters(current_app):  # the family domain decides what of it stays
+                forget(db.session, user.id, now=utcnow())
             services.delete_account(db.session, user, now=utcnow())
             mail.account_deleted(db.session, email=email, language=language, user_id=user.id)
             db.session.commit()

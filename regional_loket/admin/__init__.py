@@ -3,6 +3,8 @@ roles, revocation."""
 
 from flask import Flask
 
+__all__ = ["init_app"]
+
 
 def init_app(app: Flask) -> None:
     from . import views

@@ -10,24 +10,22 @@ from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from ..accounts import require
+from ..accounts import Role, User, can, require
 from ..accounts import services as account_services
 from ..accounts.forms import ConfirmForm
-from ..accounts.models import Role, User
 from ..extensions import db
-from ..tenancy import region_only
+from ..tenancy import Hosts, serves
 from ..tenancy import services as tenancy_services
 from ..web import register_back_office
 from .forms import GrantForm
 
 bp = Blueprint("admin", __name__, url_prefix="/beheer/regio", template_folder="templates")
+serves(bp, Hosts.REGION)
 PER_PAGE = 25
 
 
 @register_back_office
 def _link(user, tenant):
-    from ..accounts import can
-
     if tenant is None and can(user, Role.ADMIN):
         return [(_("Regiobeheer"), url_for("admin.dashboard"))]
     return []
@@ -42,7 +40,6 @@ def _page() -> int:
 
 @bp.route("/")
 @require(Role.ADMIN)
-@region_only
 def dashboard():
     tenants = tenancy_services.list_tenants(db.session)
     return render_template("admin/dashboard.html", tenants=tenants)
@@ -50,7 +47,6 @@ def dashboard():
 
 @bp.route("/gebruikers")
 @require(Role.ADMIN)
-@region_only
 def users():
     query = request.args.get("q", "")[:100]
     page = _page()
@@ -68,7 +64,6 @@ def _user(user_id: uuid.UUID) -> User:
 
 @bp.route("/gebruikers/<uuid:user_id>", methods=["GET", "POST"])
 @require(Role.ADMIN)
-@region_only
 def user(user_id: uuid.UUID):
     person = _user(user_id)
     tenants = tenancy_services.list_tenants(db.session, include_archived=False)
@@ -94,7 +89,6 @@ def user(user_id: uuid.UUID):
 
 @bp.route("/gebruikers/<uuid:user_id>/sessies-beeindigen", methods=["POST"])
 @require(Role.ADMIN)
-@region_only
 def revoke(user_id: uuid.UUID):
     person = _user(user_id)
     if ConfirmForm().validate_on_submit():
@@ -106,23 +100,25 @@ def revoke(user_id: uuid.UUID):
 
 @bp.route("/gebruikers/<uuid:user_id>/actief", methods=["POST"])
 @require(Role.ADMIN)
-@region_only
 def toggle_active(user_id: uuid.UUID):
     person = _user(user_id)
     if person.id == current_user.id:
         flash(_("U kunt uw eigen account niet blokkeren."), "error")
     elif ConfirmForm().validate_on_submit():
-        person.active = not person.active
-        if not person.active:
-            account_services.revoke_sessions(db.session, person.id)
-        db.session.commit()
-        flash(_("Het account is geblokkeerd.") if not person.active else _("Het account is weer actief."), "success")
+        try:
+            account_services.set_active(db.session, person, not person.active)
+        except account_services.LastAdminError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("Het account is geblokkeerd.") if not person.active else _("Het account is weer actief."),
+                  "success")
     return redirect(url_for("admin.user", user_id=person.id))
 
 
 @bp.route("/gebruikers/<uuid:user_id>/rollen/<uuid:membership_id>/verwijderen", methods=["POST"])
 @require(Role.ADMIN)
-@region_only
 def remove_role(user_id: uuid.UUID, membership_id: uuid.UUID):
     person = _user(user_id)
     if ConfirmForm().validate_on_submit():
@@ -130,6 +126,10 @@ def remove_role(user_id: uuid.UUID, membership_id: uuid.UUID):
             account_services.remove_membership(db.session, person, membership_id)
         except LookupError:
             abort(404)
-        db.session.commit()
-        flash(_("De rol is ingetrokken."), "success")
+        except account_services.LastAdminError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("De rol is ingetrokken."), "success")
     return redirect(url_for("admin.user", user_id=person.id))

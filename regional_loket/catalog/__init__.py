@@ -2,12 +2,11 @@
 
 from flask import Flask
 
+from ..vocabulary import AgeGroup, Kind  # defined once there, shared by every domain
 from .models import (
-    AgeGroup,
     Availability,
     CatalogAvailability,
     CatalogLocation,
-    Kind,
     Location,
     Tariff,
 )

@@ -10,15 +10,19 @@ from datetime import date
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 
-from ..accounts.policy import public
+from ..accounts import public
 from ..extensions import csrf, db
+from ..months import month_start
+from ..tenancy import Hosts, serves
 from ..tenancy import services as tenancy_services
+from ..web import problem
 from ..web.urls import portal_url
 from . import openapi, search
 from .cache import cached
 from .models import CatalogAvailability, CatalogLocation
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+serves(bp, Hosts.ALL)
 csrf.exempt(bp)
 MAX_PER_PAGE = 100
 
@@ -32,15 +36,6 @@ def _json(payload, status: int = 200) -> Response:
         response.cache_control.max_age = 60
         response = response.make_conditional(request)
     response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
-
-
-def _problem(status: int, title: str, errors: dict | None = None) -> Response:
-    payload = {"status": status, "title": title}
-    if errors:
-        payload["errors"] = {k: str(v) for k, v in errors.items()}
-    response = _json(payload, status)
-    response.mimetype = "application/problem+json"
     return response
 
 
@@ -84,16 +79,16 @@ def locations():
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ValueError
     except ValueError:
-        return _problem(400, "Invalid request", {"per_page": f"an integer from 1 to {MAX_PER_PAGE}"})
+        return problem(400, "Invalid request", errors={"per_page": f"an integer from 1 to {MAX_PER_PAGE}"})
     query, problems = search.parse(args, session=db.session, today=today, municipalities=names)
     # The search's own message where it has one; besides, whatever the document does not admit
     # (the search page is more lenient: "on" for a switch, a municipality's name as typed).
     problems = {**openapi.refusals(args, parameters), **problems}
     if problems:
-        return _problem(400, "Invalid request", problems)
+        return problem(400, "Invalid request", errors=problems)
     result = search.run(db.session, query, today=today, per_page=per_page)
     if query.page > result.pages:
-        return _problem(400, "Invalid request", {"pagina": f"there are {result.pages} pages"})
+        return problem(400, "Invalid request", errors={"pagina": f"there are {result.pages} pages"})
     return _json({
         "total": result.total, "page": result.page, "pages": result.pages, "per_page": per_page,
         "items": [_location_json(row) for row in result.rows],
@@ -109,7 +104,7 @@ def location(location_id: str):
     try:
         key = uuid.UUID(location_id)
     except ValueError:
-        return _problem(404, "Not found")
+        return problem(404, "Not found")
     row = db.session.execute(
         select(CatalogLocation, tenancy_services.Tenant.slug, tenancy_services.Tenant.subdomain)
         .join(tenancy_services.Tenant, tenancy_services.Tenant.id == CatalogLocation.tenant_id)
@@ -117,7 +112,7 @@ def location(location_id: str):
                tenancy_services.Tenant.status == "active")
     ).first()
     if row is None:
-        return _problem(404, "Not found")
+        return problem(404, "Not found")
     place = row[0]
     data = {c: getattr(place, c) for c in ("location_id", "name", "organiser", "kind", "street", "number",
                                             "postcode", "locality", "lat", "lon", "licensed_places",
@@ -126,7 +121,7 @@ def location(location_id: str):
                                             "accepts_online", "description")}
     data.update(tenant_slug=row.slug, tenant_subdomain=row.subdomain)
     body = _location_json(data, detail=True)
-    first = search.month_start(date.today())
+    first = month_start(date.today())
     body["free_places"] = [
         {"month": a.month.strftime("%Y-%m"), "age_group": a.age_group, "free_places": a.free_places}
         for a in db.session.scalars(
@@ -160,9 +155,9 @@ def openapi_document():
 
 @bp.errorhandler(404)
 def _not_found(error):
-    return _problem(404, "Not found")
+    return problem(404, "Not found", error=error)
 
 
 @bp.errorhandler(405)
 def _not_allowed(error):
-    return _problem(405, "Method not allowed")
+    return problem(405, "Method not allowed", error=error)

@@ -11,11 +11,14 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from ..accounts import services as accounts
+from ..accounts.demo import DOMAIN
 from ..demo import register
+from ..months import add_months, month_start
 from ..tenancy import services as tenancy_services
 from ..tenancy import tenant_scope
-from .models import AgeGroup, Availability, Kind, Location, Tariff
-from .search import add_months, month_start
+from ..vocabulary import Kind, age_groups_of_kind
+from .models import Availability, Location, Tariff
 
 GROUP_NAMES = ["De Zonnebloem", "Het Kabouterhuis", "De Speelvogel", "Klein Duimpje", "De Rups", "Het Nestje",
                "De Regenboog", "Pim & Pom", "De Kleine Beer", "Hummeltjes", "De Boomhut", "Zonnestraal",
@@ -83,7 +86,7 @@ def build_locations(slug: str, name: str, postcodes: list[dict], streets: dict, 
             email=f"info@{label.split()[-1].lower().replace('&', '').replace(' ', '')}-{slug}.demo-loket.be",
             accepts_online=rng.random() < 0.9, active=rng.random() < 0.95,
         )
-        groups = [AgeGroup.SCHOOL] if kind is Kind.OUT_OF_SCHOOL else [AgeGroup.BABY, AgeGroup.TODDLER]
+        groups = age_groups_of_kind(kind)
         for offset in range(18):
             for group in groups:
                 free = max(0, rng.choice([0, 0, 0, 1, 1, 2, 3]) - (1 if offset < 3 else 0) + offset // 6)
@@ -95,9 +98,6 @@ def build_locations(slug: str, name: str, postcodes: list[dict], streets: dict, 
 
 @register("locations")
 def load(session, definitions, echo) -> None:
-    from ..accounts import services as accounts
-    from ..accounts.demo import DOMAIN
-
     today = date.today()
     created = 0
     for definition in definitions.municipalities:

@@ -2,15 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 
+from ..vocabulary import AGE_GROUP_LABELS, KIND_LABELS  # noqa: F401  (defined once there; pages read labels.*)
 from ..web.formatting import translated
 from .mirror import fold
 
-KIND_LABELS = {
-    "group": _l("Kinderdagverblijf (groepsopvang)"),
-    "family": _l("Onthaalouder (gezinsopvang)"),
-    "out_of_school": _l("Buitenschoolse opvang"),
-}
-AGE_GROUP_LABELS = {"baby": _l("baby's"), "toddler": _l("peuters"), "school": _l("schoolkinderen")}
 TARIFF_LABELS = {"income": _l("Inkomenstarief"), "free": _l("Vrije prijs")}
 LANGUAGE_LABELS = {
     "nl": _l("Nederlands"), "fr": _l("Frans"), "en": _l("Engels"), "de": _l("Duits"), "ar": _l("Arabisch"),

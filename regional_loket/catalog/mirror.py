@@ -18,8 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from ..database import utcnow
-from ..tenancy.binding import tenant_scope
-from ..tenancy.models import SCHEMA_PREFIX, Tenant
+from ..tenancy import SCHEMA_PREFIX, Tenant, tenant_scope
 from .models import MIRRORED, Availability, CatalogAvailability, CatalogLocation, Location
 
 _MIRRORED = MIRRORED

@@ -34,24 +34,9 @@ from ..database import SHARED_SCHEMA, TENANT_PLACEHOLDER, Timestamps, UUIDKey
 from ..extensions import db
 
 
-class Kind(enum.StrEnum):
-    GROUP = "group"  # kinderdagverblijf (groepsopvang)
-    FAMILY = "family"  # onthaalouder (gezinsopvang)
-    OUT_OF_SCHOOL = "out_of_school"  # buitenschoolse opvang (BKO/IBO)
-
-
-class AgeGroup(enum.StrEnum):
-    BABY = "baby"  # 0–17 months
-    TODDLER = "toddler"  # 18–35 months
-    SCHOOL = "school"  # 30 months and older, school-going
-
-
 class Tariff(enum.StrEnum):
     INCOME = "income"  # inkomenstarief (IKT): the price follows the family's income
     FREE = "free"  # vrije prijs, with a day price
-
-
-AGE_GROUP_MONTHS = {AgeGroup.BABY: (0, 17), AgeGroup.TODDLER: (18, 35), AgeGroup.SCHOOL: (30, 155)}
 
 
 class LocationFacts:
@@ -90,6 +75,8 @@ MIRRORED = tuple(name for name in LocationFacts.__annotations__)
 class Location(LocationFacts, UUIDKey, Timestamps, db.Model):
     __tablename__ = "locations"
     __table_args__ = (
+        # The codes of vocabulary.Kind and vocabulary.AgeGroup, repeated because a new code
+        # needs a migration (tests/test_vocabulary.py keeps them in step).
         CheckConstraint("kind IN ('group', 'family', 'out_of_school')", name="kind"),
         CheckConstraint("tariff IN ('income', 'free')", name="tariff"),
         CheckConstraint("min_age_months >= 0 AND max_age_months >= min_age_months", name="ages"),

@@ -10,18 +10,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from ..tenancy.models import Postcode
+from ..months import add_months, month_start
+from ..tenancy import Postcode
+from ..vocabulary import Kind
 from ..web.input import CONTROL_CHARACTERS
-from .models import Kind
 from .search import (
     LANGUAGE_CODES,
     MAX_DISTANCE_KM,
     MAX_QUERY,
     NEARBY_KM,
     SORTS,
-    add_months,
     iso_date,
-    month_start,
 )
 
 # The document is the contract: the API refuses (400) every value it does not admit, with the

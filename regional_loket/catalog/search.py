@@ -32,10 +32,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
+from ..months import add_months, age_in_months, month_start
+from ..tenancy import Postcode, Tenant, TenantStatus
 from ..tenancy import services as tenancy_services
-from ..tenancy.models import Postcode, Tenant, TenantStatus
+from ..vocabulary import Kind, age_groups_for
 from .mirror import fold
-from .models import AGE_GROUP_MONTHS, AgeGroup, CatalogAvailability, CatalogLocation, Kind, Tariff
+from .models import CatalogAvailability, CatalogLocation, Tariff
 
 PER_PAGE = 20
 MAX_QUERY = 200
@@ -77,9 +79,7 @@ class Search:
         """Age of the child at the wanted start (negative: not born yet)."""
         if self.birth_date is None:
             return None
-        start = self.start or self.month or today
-        months = (start.year - self.birth_date.year) * 12 + start.month - self.birth_date.month
-        return months - (1 if start.day < self.birth_date.day else 0)
+        return age_in_months(self.birth_date, self.start or self.month or today)
 
     def free_month(self, today: date) -> date:
         """The month whose free places a result shows: the month asked for, else the wanted
@@ -89,15 +89,6 @@ class Search:
         if self.start is not None:
             return max(month_start(self.start), month_start(today))
         return month_start(today)
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def _list(args, name: str) -> list[str]:
@@ -303,12 +294,6 @@ def _distance(lat: float, lon: float):
         + func.cos(func.radians(literal(lat, Float))) * func.cos(func.radians(c.lat))
         * func.power(func.sin(func.radians(c.lon - lon) / 2), 2)
     ))
-
-
-def age_groups_for(months: int | None) -> tuple[str, ...]:
-    if months is None:
-        return tuple(AgeGroup)
-    return tuple(g for g, (low, high) in AGE_GROUP_MONTHS.items() if low <= max(months, 0) <= high)
 
 
 def nearby_municipalities(session: Session, slug: str, km: float = NEARBY_KM) -> tuple[str, ...]:

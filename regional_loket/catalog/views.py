@@ -12,13 +12,17 @@ from werkzeug.datastructures import MultiDict
 
 from ..accounts.policy import public
 from ..extensions import db
+from ..months import add_months, month_start
+from ..tenancy import Hosts, serves
 from ..tenancy import services as tenancy_services
+from ..web.urls import switch_url
 from . import labels, search
 from .cache import cached
 from .models import CatalogLocation, Location
 
 bp = Blueprint("catalog", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/catalog")
+serves(bp, Hosts.ALL)
 
 
 FACET_MUNICIPALITIES = 12  # municipalities named in the results' facet, most results first
@@ -137,8 +141,6 @@ def location_elsewhere(location_id: uuid.UUID):
     tenant = db.session.get(tenancy_services.Tenant, row.tenant_id)
     if tenant is None or tenant.is_archived:
         abort(404)
-    from ..web.urls import switch_url
-
     zoek = urlencode(list(search_from(request.args.get("zoek")).items(multi=True))) or None
     return redirect(switch_url(tenant, "catalog.location", location_id=location_id, zoek=zoek))
 
@@ -153,12 +155,10 @@ def location(location_id: uuid.UUID):
     place = db.session.get(Location, location_id)
     if place is None or not place.active:
         abort(404)
-    first = search.month_start(today())
-    months = [search.add_months(first, i) for i in range(18)]
+    first = month_start(today())
+    months = [add_months(first, i) for i in range(18)]
     free = {(a.month, a.age_group): a.free_places for a in place.availability if a.month >= first}
     came_from = search_from(request.args.get("zoek"))
-    from ..web.urls import switch_url
-
     # Back to the search the family came from (on the regional portal, which searches every
     # municipality), not to this municipality's empty search.
     back = switch_url(None, "catalog.search_page", **{k: came_from.getlist(k) for k in came_from}) if came_from \

@@ -3,8 +3,10 @@ municipality keeps to itself (the tenant schema)."""
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
@@ -33,6 +35,45 @@ class TenantStatus(enum.StrEnum):
     ARCHIVED = "archived"
 
 
+class SettingsError(ValueError):
+    """A municipality's settings hold an unknown key or a value of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class TenantSettings:
+    """A municipality's own rules, typed, with their defaults written once. Stored as JSON in
+    ``tenants.settings`` (``[settings]`` of its TOML file); read as ``tenant.settings``."""
+
+    # Days an application may wait for a first answer before it counts as overdue.
+    response_days: int = 21
+    # Days a family has to answer an offer.
+    offer_days: int = 7
+    # Months between two confirmations a family is asked for.
+    confirm_interval_months: int = 3
+    # How many choices of one request may be at this municipality's locations; None: the
+    # region's maximum. Never more than the region's maximum (tenancy.services.max_choices).
+    max_choices: int | None = None
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> TenantSettings:
+        """Settings from their JSON; refuses unknown keys (a typo would silently keep the
+        default) and values that are not whole numbers of at least 1."""
+        data = dict(data or {})
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            raise SettingsError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(fields)}")
+        for key, value in data.items():
+            optional = fields[key].default is None
+            if value is None and optional:
+                continue
+            # bool is an int in Python; "true" days are a mistake, not 1.
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SettingsError(f"setting {key} must be a whole number of at least 1"
+                                    + (" (or left out)" if optional else "") + f", not {value!r}")
+        return cls(**data)
+
+
 def schema_for(slug: str) -> str:
     """``tielt-winge`` → ``gem_tielt_winge``; slugs never hold underscores, so this is 1:1."""
     return SCHEMA_PREFIX + slug.replace("-", "_")
@@ -54,8 +95,8 @@ class Tenant(UUIDKey, Timestamps, db.Model):
     logo: Mapped[str | None] = mapped_column(String(200))
     # The physical desk: name, address, phone, email, hours (shown on every municipal page).
     desk: Mapped[dict] = mapped_column(JSONB, default=dict)
-    # Per-municipality rules: response_days, confirm_interval_months, max_choices, ...
-    settings: Mapped[dict] = mapped_column(JSONB, default=dict)
+    # Per-municipality rules as JSON; read them typed through ``settings`` (TenantSettings).
+    settings_data: Mapped[dict] = mapped_column("settings", JSONB, default=dict)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     domains: Mapped[list[TenantDomain]] = relationship(
@@ -73,8 +114,10 @@ class Tenant(UUIDKey, Timestamps, db.Model):
     def is_archived(self) -> bool:
         return self.status == TenantStatus.ARCHIVED
 
-    def setting(self, key: str, default=None):
-        return (self.settings or {}).get(key, default)
+    @property
+    def settings(self) -> TenantSettings:
+        """This municipality's rules, typed, defaults filled in."""
+        return TenantSettings.from_json(self.settings_data)
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

@@ -13,9 +13,20 @@ from sqlalchemy.orm import Session
 
 from ..database import TENANT_PLACEHOLDER, utcnow
 from ..extensions import db
+from ..languages import CODES as LANGUAGE_CODES
+from ..languages import DEFAULT as DEFAULT_LANGUAGE
 from . import migrate
 from .binding import tenant_scope
-from .models import Postcode, RegionSetting, Tenant, TenantDomain, TenantStatus, schema_for
+from .models import (
+    Postcode,
+    RegionSetting,
+    SettingsError,
+    Tenant,
+    TenantDomain,
+    TenantSettings,
+    TenantStatus,
+    schema_for,
+)
 from .resolver import RESERVED_SLUGS, SLUG_RE, HostKind, HostMatch, split_host
 
 NIS_RE = re.compile(r"^\d{5}$")
@@ -79,6 +90,16 @@ def _validate_fields(name: str, nis_code: str, colour: str | None) -> None:
         raise TenantError(f"invalid colour {colour!r}: #rrggbb")
 
 
+def _validate_settings(settings: dict | None) -> dict:
+    """The settings as given (kept as written, so a later sync sees no change), once they
+    read as TenantSettings."""
+    try:
+        TenantSettings.from_json(settings)
+    except SettingsError as exc:
+        raise TenantError(str(exc)) from exc
+    return dict(settings or {})
+
+
 def _validate_domain(domain: str) -> str:
     parsed = split_host(domain)
     if parsed is None or parsed[1] is not None or "." not in parsed[0]:
@@ -101,6 +122,7 @@ def create_tenant(
     transaction: tables from the models, then the version stamp (no replay of history)."""
     validate_slug(slug)
     _validate_fields(name, nis_code, colour)
+    settings = _validate_settings(settings)
     domains = [_validate_domain(d) for d in domains]
     if get_tenant(session, slug) is not None:
         raise TenantError(f"tenant {slug!r} already exists")
@@ -121,7 +143,7 @@ def create_tenant(
         status=TenantStatus.ACTIVE,
         colour=colour or "#1d4f91",
         desk=desk or {},
-        settings=settings or {},
+        settings_data=settings,
         domains=[TenantDomain(domain=d) for d in domains],
     )
     session.add(tenant)
@@ -198,7 +220,6 @@ def logo_file(directory: str | Path, tenant: Tenant) -> Path | None:
     return _logo_path(Path(directory), tenant.logo) if tenant.logo else None
 
 
-DESK_LANGUAGES = ("nl", "fr", "en")
 
 
 def _desk(desk: dict, file_name: str) -> dict:
@@ -208,10 +229,11 @@ def _desk(desk: dict, file_name: str) -> dict:
         raise TenantError(f"{file_name}: [desk] must be a table")
     for key, value in desk.items():
         if isinstance(value, dict):
-            unknown = set(value) - set(DESK_LANGUAGES)
-            if unknown or not isinstance(value.get("nl"), str) or not all(isinstance(v, str) for v in value.values()):
-                raise TenantError(f"{file_name}: desk.{key} needs a Dutch text (nl) and texts only in "
-                                  f"{', '.join(DESK_LANGUAGES)}")
+            unknown = set(value) - set(LANGUAGE_CODES)
+            if unknown or not isinstance(value.get(DEFAULT_LANGUAGE), str) or not all(
+                    isinstance(v, str) for v in value.values()):
+                raise TenantError(f"{file_name}: desk.{key} needs a Dutch text ({DEFAULT_LANGUAGE}) and texts "
+                                  f"only in {', '.join(LANGUAGE_CODES)}")
         elif not isinstance(value, str):
             raise TenantError(f"{file_name}: desk.{key} must be a text")
     return dict(desk)
@@ -240,7 +262,7 @@ def load_definitions(directory: str | Path) -> RegionDefinition:
                 colour=data.get("colour"),
                 logo=data.get("logo"),
                 desk=_desk(data.get("desk", {}), path.name),
-                settings=dict(data.get("settings", {})),
+                settings=_validate_settings(data.get("settings", {})),
                 domains=list(data.get("extra_domains", [])),
                 postcodes=[
                     {k: pc[k] for k in ("code", "name", "lat", "lon")} for pc in data.get("postcodes", [])
@@ -249,6 +271,8 @@ def load_definitions(directory: str | Path) -> RegionDefinition:
             )
         except (KeyError, TypeError) as exc:
             raise TenantError(f"{path.name}: missing or malformed field {exc}") from exc
+        except TenantError as exc:
+            raise TenantError(f"{path.name}: {exc}") from exc
         if definition.logo is not None and not _logo_path(directory, definition.logo):
             raise TenantError(f"{path.name}: logo {definition.logo!r} is not an .svg or .png file in {directory}")
         if definition.slug != path.stem:
@@ -293,7 +317,7 @@ def sync_definitions(session: Session, definitions: RegionDefinition) -> SyncRep
             created = False
             changed = False
             for attr, value in (("name", d.name), ("nis_code", d.nis_code), ("desk", d.desk),
-                                ("settings", d.settings), ("logo", d.logo)) + ((("colour", d.colour),) if d.colour else ()):
+                                ("settings_data", d.settings), ("logo", d.logo)) + ((("colour", d.colour),) if d.colour else ()):
                 if getattr(tenant, attr) != value:
                     setattr(tenant, attr, value)
                     changed = True
@@ -331,3 +355,23 @@ def _sync_postcodes(session: Session, tenant: Tenant, wanted: list[dict]) -> boo
 
 def region_settings(session: Session) -> dict:
     return {s.key: s.value for s in session.scalars(select(RegionSetting))}
+
+
+DEFAULT_MAX_CHOICES = 5
+
+
+def max_choices(session: Session, tenant: Tenant | None = None) -> int:
+    """How many locations a family may choose in one request.
+
+    The region decides (region setting ``max_choices``, default 5): a request spans
+    municipalities, so only the region can say how many choices it holds in all, and that cap
+    is the effective maximum of every request. A municipality may allow fewer of *its own*
+    locations in one request (tenant setting ``max_choices``), never more: with ``tenant`` the
+    answer is the smaller of the two. A malformed region value counts as the default."""
+    setting = session.get(RegionSetting, "max_choices")
+    try:
+        region = max(1, int(setting.value)) if setting is not None else DEFAULT_MAX_CHOICES
+    except (TypeError, ValueError):
+        region = DEFAULT_MAX_CHOICES
+    own = tenant.settings.max_choices if tenant is not None else None
+    return region if own is None else min(own, region)
