@@ -72,23 +72,22 @@ from _common import (
 )
 
 from regional_loket.accounts.models import Membership, User
-from regional_loket.care_requests import services
-from regional_loket.care_requests.models import (
+from regional_loket.applications import (
+    WAITING,
     Application,
     ApplicationEvent,
-    CareRequest,
-    Choice,
     EventKind,
-    RequestStatus,
     Status,
+    ranking,
 )
+from regional_loket.care_requests import services
+from regional_loket.care_requests.models import CareRequest, Choice, RequestStatus
 from regional_loket.catalog.models import Availability, CatalogLocation, Location
-from regional_loket.catalog.search import add_months, month_start
 from regional_loket.database import utcnow
 from regional_loket.extensions import db
 from regional_loket.families import services as families
 from regional_loket.families.models import Child, Family, Guardian
-from regional_loket.provider import ranking
+from regional_loket.months import add_months, age_group_at, month_start, months_between
 from regional_loket.provider.views import PAGE_SIZE
 from regional_loket.tenancy import tenant_scope
 from regional_loket.tenancy.binding import bind_tenant
@@ -132,7 +131,7 @@ def wanted(rng: random.Random, spread: bool) -> tuple[date, str]:
 def birth(rng: random.Random, start: date, group: str, *, born: bool) -> tuple[date | None, date | None]:
     """(birth date, due date) for a child of ``group`` at ``start``; unborn allowed unless ``born``."""
     low, high = (3, 15) if group == "baby" else (19, 30)
-    ahead = (start.year - TODAY.year) * 12 + start.month - TODAY.month
+    ahead = months_between(TODAY, start)
     if born:
         low = max(low, ahead + 1)
     day = add_months(start, -rng.randint(low, high)).replace(day=rng.randint(1, 28))
@@ -255,7 +254,7 @@ def _one(rng, tenant, location, status, spread, now, year_start) -> tuple:
         id=uuid.uuid4(), request_id=care.id, location_id=location.id, rank=1, status=status,
         snapshot=services.snapshot(family, child, care, location), submitted_at=submitted,
         start_month=month_start(start_date),
-        age_group=services.age_group(services.age_in_months(child, start_date), location.kind),
+        age_group=age_group_at(child.reference_date, start_date, location.kind),
         flags={OWN_CRITERION["code"]: True} if rng.random() < 0.03 else {})
     application.events.append(ApplicationEvent(kind=EventKind.STATUS, actor_id=user.id, actor_role="family",
                                                to_status=Status.SUBMITTED, at=submitted, detail={}))
@@ -407,7 +406,7 @@ def run(app, args) -> int:
         for target in made.values():
             groups = db.session.execute(
                 sa.select(Application.start_month, Application.age_group, sa.func.count())
-                .where(Application.location_id == target.location_id, Application.status.in_(ranking.WAITING))
+                .where(Application.location_id == target.location_id, Application.status.in_(WAITING))
                 .group_by(Application.start_month, Application.age_group)
                 .order_by(sa.func.count().desc())).all()
             target.month, target.group, target.list_size = groups[0]

@@ -83,8 +83,8 @@ from _common import (
 
 from regional_loket import create_app
 from regional_loket.catalog import mirror
-from regional_loket.catalog.search import add_months, month_start
 from regional_loket.extensions import db
+from regional_loket.months import add_months, month_start
 from regional_loket.tenancy.models import Tenant
 
 BENCH = Path(__file__).resolve().parent

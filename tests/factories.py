@@ -2,7 +2,7 @@
 everything it needs — in one call, with sensible defaults and keyword overrides.
 
 They go through the real services (``families.services``, ``requests.services``,
-``provider.services``), so what they build obeys the same rules as what a family or a provider
+``applications.services``), so what they build obeys the same rules as what a family or a provider
 builds; only locations are inserted as rows (their services are the provider's profile form).
 Each takes the ORM session explicitly and flushes, never commits: in tests the ``app`` fixture
 rolls everything back; ``bench/`` commits itself. No pytest here, so ``bench/`` can import
@@ -25,12 +25,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from regional_loket.accounts import services as accounts
+from regional_loket.applications import services as applications
 from regional_loket.care_requests import services as requests
 from regional_loket.catalog.models import Availability, Location
-from regional_loket.catalog.search import add_months, month_start
 from regional_loket.database import utcnow
 from regional_loket.families import services as families
-from regional_loket.provider import services as provider
+from regional_loket.months import add_months, month_start
 from regional_loket.tenancy import services as tenancy
 from regional_loket.tenancy import tenant_scope
 
@@ -155,7 +155,7 @@ def make_offer(session: Session, choice, *, deadline: date | None = None, month:
     """The provider offers the place of a submitted choice (holding a free place: the location
     needs one for the month and age group). Returns ``(tenant, application)``."""
     tenant, application = application_of(session, choice)
-    provider.offer(session, tenant, application, month=month, deadline=deadline, actor_id=actor_id,
+    applications.offer(session, tenant, application, month=month, deadline=deadline, actor_id=actor_id,
                    now=now or utcnow(), today=today)
     session.flush()
     return tenant, application

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from regional_loket.accounts import services, tokens
 from regional_loket.accounts.models import Role, ServerSession, User
+from regional_loket.database import utcnow
 from regional_loket.extensions import db
 from regional_loket.notifications.models import Notification
 
@@ -359,3 +360,52 @@ def test_the_user_list_pages_and_its_pager_keeps_the_search(client, make_user):
     assert "Pagina 1 van 2" in html and 'href="/beheer/regio/gebruikers?q=pager.example&amp;page=2"' in html
     second = client.get("/beheer/regio/gebruikers?q=pager.example&page=2", base_url=host_url()).get_data(as_text=True)
     assert second.count("@pager.example.be") == 2 and "Pagina 2 van 2" in second and "Volgende" not in second
+
+
+def _admin_role(user):
+    return next(m for m in user.memberships if m.role == Role.ADMIN)
+
+
+def test_the_last_administrator_cannot_lose_the_role_or_be_blocked(client, make_user):
+    """Defect: an administrator could remove the last administrator role, leaving the region
+    without anyone to give it back (the CLI aside)."""
+    admin = make_user("admin", email="boss@example.be")
+    login(client, admin)
+    answer = client.post(f"/beheer/regio/gebruikers/{admin.id}/rollen/{_admin_role(admin).id}/verwijderen",
+                         base_url=host_url(), follow_redirects=True)
+    page = answer.get_data(as_text=True)
+    assert "minstens één actieve regiobeheerder" in html.unescape(page) and "De rol is ingetrokken." not in page
+    db.session.expire_all()
+    assert Role.ADMIN in [m.role for m in admin.memberships]
+    with pytest.raises(services.LastAdminError):
+        services.set_active(db.session, admin, False)
+    with pytest.raises(services.LastAdminError):
+        services.delete_account(db.session, admin, now=utcnow())
+    assert admin.active and admin.deleted_at is None
+
+
+def test_an_administrator_role_goes_once_another_active_administrator_remains(client, make_user):
+    admin, colleague = make_user("admin", email="boss@example.be"), make_user("admin", email="deputy@example.be")
+    login(client, admin)
+    colleague.active = False  # a blocked colleague cannot administer: they do not count
+    db.session.flush()
+    role_url = f"/beheer/regio/gebruikers/{admin.id}/rollen/{_admin_role(admin).id}/verwijderen"
+    client.post(role_url, base_url=host_url())
+    db.session.expire_all()
+    assert Role.ADMIN in [m.role for m in admin.memberships]
+    services.set_active(db.session, colleague, True)
+    db.session.flush()
+    done = client.post(role_url, base_url=host_url(), follow_redirects=True)
+    assert "De rol is ingetrokken." in done.get_data(as_text=True)
+    db.session.expire_all()
+    assert Role.ADMIN not in [m.role for m in admin.memberships]
+    assert services.is_last_active_admin(db.session, colleague)
+
+
+def test_the_last_administrator_cannot_delete_their_account(client, make_user):
+    admin = make_user("admin", email="boss@example.be")
+    login(client, admin)
+    answer = client.post("/account/verwijderen", data={"current": PASSWORD, "confirm": "y"}, base_url=host_url())
+    assert answer.status_code == 422 and "minstens één actieve regiobeheerder" in html.unescape(answer.get_data(as_text=True))
+    db.session.expire_all()
+    assert admin.deleted_at is None and admin.email == "boss@example.be"

@@ -133,6 +133,9 @@ def test_health_check(client):
 
 
 def test_health_check_without_a_database(redis_url):
+    """/healthz says the process is alive (issue 16); the database is /readyz's to report."""
     broken = create_app(make_config("postgresql://nobody@127.0.0.1:1/none", redis_url))
-    response = broken.test_client().get("/healthz", base_url=host_url())
-    assert response.status_code == 503 and response.json == {"status": "unavailable"}
+    assert broken.test_client().get("/healthz", base_url=host_url()).json == {"status": "ok"}
+    response = broken.test_client().get("/readyz", base_url=host_url())
+    assert response.status_code == 503 and response.json["status"] == "unavailable"
+    assert response.json["checks"]["database"]["ok"] is False

@@ -10,14 +10,15 @@ import sqlalchemy as sa
 from regional_loket.catalog import mirror, search
 from regional_loket.catalog.models import CatalogAvailability, CatalogLocation, Location
 from regional_loket.extensions import db
+from regional_loket.months import add_months, month_start
 from regional_loket.tenancy import tenant_scope
 from regional_loket.tenancy.models import Postcode
 
 from .conftest import host_url, translated
 
 TODAY = date.today()
-THIS_MONTH = search.month_start(TODAY)
-NEXT_MONTH = search.add_months(THIS_MONTH, 1)
+THIS_MONTH = month_start(TODAY)
+NEXT_MONTH = add_months(THIS_MONTH, 1)
 
 
 @pytest.fixture
@@ -78,10 +79,10 @@ def keys(region, **args):
         ({"postcode": "1745", "afstand": "5"}, ["O1"]),
         ({"type": "family"}, ["H2"]),
         ({"type": ["group", "family"], "gemeente": "leuven"}, ["L1", "L2"]),
-        ({"geboortedatum": search.add_months(THIS_MONTH, -6).isoformat()}, ["H1", "H2", "L1", "L2", "O1"]),
-        ({"geboortedatum": search.add_months(THIS_MONTH, -40).isoformat()}, ["H3"]),
+        ({"geboortedatum": add_months(THIS_MONTH, -6).isoformat()}, ["H1", "H2", "L1", "L2", "O1"]),
+        ({"geboortedatum": add_months(THIS_MONTH, -40).isoformat()}, ["H3"]),
         ({"maand": NEXT_MONTH.strftime("%Y-%m")}, ["H1", "H3", "L1"]),
-        ({"maand": NEXT_MONTH.strftime("%Y-%m"), "geboortedatum": search.add_months(THIS_MONTH, -6).isoformat()},
+        ({"maand": NEXT_MONTH.strftime("%Y-%m"), "geboortedatum": add_months(THIS_MONTH, -6).isoformat()},
          ["H1"]),
         ({"maand": THIS_MONTH.strftime("%Y-%m")}, []),
         ({"ikt": "1"}, ["H1", "H3", "L2", "O1"]),
@@ -154,7 +155,7 @@ def test_pagination(region):
         ({"open_voor": "25:99", "type": "family"}, "open_voor", ["H2"]),
         ({"taal": "xx", "type": "family"}, "taal", ["H2"]),
         ({"type": "zwembad", "gemeente": "opwijk"}, "type", ["O1"]),
-        ({"geboortedatum": search.add_months(TODAY, 14).isoformat(), "type": "family"}, "geboortedatum", ["H2"]),
+        ({"geboortedatum": add_months(TODAY, 14).isoformat(), "type": "family"}, "geboortedatum", ["H2"]),
         ({"geboortedatum": "2025-01-01", "start": "2024-06-01", "type": "family"}, "start", ["H2"]),
         ({"sorteer": "random", "type": "family"}, "sorteer", ["H2"]),
     ],
@@ -366,7 +367,7 @@ def test_free_places_are_shown_for_the_wanted_start(client, region):
     # A month picked explicitly still wins; a start in the past counts from this month.
     _, _, picked = find(region, q="Zonnebloem", start=mid_next.isoformat(), maand=THIS_MONTH.strftime("%Y-%m"))
     assert picked.free_month == THIS_MONTH and picked.rows == []  # no free place this month
-    assert search.Search(start=search.add_months(THIS_MONTH, -2)).free_month(TODAY) == THIS_MONTH
+    assert search.Search(start=add_months(THIS_MONTH, -2)).free_month(TODAY) == THIS_MONTH
 
     from flask_babel import format_date
 
@@ -391,7 +392,7 @@ def test_a_location_page_leads_back_to_the_search_the_family_came_from(client, r
     from urllib.parse import parse_qs, urlsplit
 
     herent, leuven = region["tenants"]["herent"], region["tenants"]["leuven"]
-    born, start = search.add_months(THIS_MONTH, -8).isoformat(), NEXT_MONTH.isoformat()
+    born, start = add_months(THIS_MONTH, -8).isoformat(), NEXT_MONTH.isoformat()
     # Herent's portal searches Herent by default; the link to Leuven's location writes that out.
     results = client.get("/zoeken", query_string={"nabij": "1", "geboortedatum": born, "start": start,
                                                    "q": "Petits"}, base_url=host_url(herent)).get_data(as_text=True)

@@ -9,14 +9,20 @@ from decimal import Decimal
 
 import pytest
 
+from regional_loket.applications import (
+    EventKind,
+    LifecycleError,
+    Status,
+    StatusNote,
+    event_note,
+    lifecycle,
+)
+from regional_loket.applications import services as applications
 from regional_loket.care_requests import services
-from regional_loket.care_requests.labels import event_note
-from regional_loket.care_requests.models import EventKind, Status, StatusNote
 from regional_loket.catalog import labels as catalog_labels
 from regional_loket.database import utcnow
 from regional_loket.extensions import db
 from regional_loket.families import privacy
-from regional_loket.provider import services as provider
 from regional_loket.tenancy import services as tenancy_services
 from regional_loket.tenancy import tenant_scope
 from regional_loket.tenancy.models import Postcode
@@ -52,7 +58,7 @@ def _in_language(client, language, tenant=None):
 
 def _offer(world, choice):  # noqa: F811
     tenant, application = _application(world, choice)
-    provider.offer(db.session, tenant, application, deadline=TODAY + timedelta(days=7), actor_id=None,
+    applications.offer(db.session, tenant, application, deadline=TODAY + timedelta(days=7), actor_id=None,
                    now=utcnow(), today=TODAY)
     return tenant, application
 
@@ -64,13 +70,13 @@ def _offer(world, choice):  # noqa: F811
 def test_the_familys_timeline_shows_no_event_code(app, world, language):  # noqa: F811
     care = _submit(world, "h1", "l1", "h2")
     tenant, first = _offer(world, care.choices[0])
-    provider.cancel_offer(db.session, tenant, first, actor_id=None, now=utcnow())
+    applications.cancel_offer(db.session, tenant, first, actor_id=None, now=utcnow())
     _offer(world, care.choices[1])
     services.accept(db.session, care, world["family"], care.choices[1], actor_id=world["parent"].id, now=utcnow(),
                     today=TODAY)
     # A code the templates do not know yet (a future release, an old row) never shows raw either.
     with tenant_scope(db.session, tenant):
-        services._event(first, EventKind.STATUS, actor_id=None, actor_role="system", to_status=Status.WITHDRAWN,
+        lifecycle.event(first, EventKind.STATUS, actor_id=None, actor_role="system", to_status=Status.WITHDRAWN,
                         text="some-future-code", now=utcnow())
     db.session.flush()
     client = app.test_client()
@@ -88,7 +94,7 @@ def test_the_providers_history_shows_no_event_code(app, world, staffed, language
     care = _submit(world, "h1", "l1", "h2")
     care.keep_higher_choices = True
     tenant, first = _offer(world, care.choices[0])
-    provider.cancel_offer(db.session, tenant, first, actor_id=None, now=utcnow())
+    applications.cancel_offer(db.session, tenant, first, actor_id=None, now=utcnow())
     _offer(world, care.choices[2])  # the lowest choice first, then the highest: the lower is released
     services.accept(db.session, care, world["family"], care.choices[2], actor_id=None, now=utcnow(), today=TODAY)
     _offer(world, care.choices[0])
@@ -112,7 +118,7 @@ def test_the_providers_history_shows_no_event_code(app, world, staffed, language
 def test_a_providers_own_explanation_is_shown_as_written(world):  # noqa: F811
     care = _submit(world, "h1")
     tenant, application = _application(world, care.choices[0])
-    provider.reject(db.session, tenant, application, reason="other", text="Volzet tot juni.", actor_id=None,
+    applications.reject(db.session, tenant, application, reason="other", text="Volzet tot juni.", actor_id=None,
                     now=utcnow())
     with tenant_scope(db.session, tenant):
         assert event_note(application.events[-1]) == "Volzet tot juni."
@@ -293,9 +299,9 @@ def test_a_stale_page_answers_409_in_every_language(app, world, staffed, languag
 def test_a_stale_version_is_marked_as_such(world):  # noqa: F811
     care = _submit(world, "h1")
     tenant, application = _application(world, care.choices[0])
-    with pytest.raises(provider.ActionError) as stale:
-        provider.waitlist(db.session, tenant, application, actor_id=None, now=utcnow(), version=application.version - 1)
+    with pytest.raises(LifecycleError) as stale:
+        applications.waitlist(db.session, tenant, application, actor_id=None, now=utcnow(), version=application.version - 1)
     assert stale.value.stale
-    with pytest.raises(provider.ActionError) as refused:
-        provider.reject(db.session, tenant, application, reason="", text=None, actor_id=None, now=utcnow())
+    with pytest.raises(LifecycleError) as refused:
+        applications.reject(db.session, tenant, application, reason="", text=None, actor_id=None, now=utcnow())
     assert not refused.value.stale

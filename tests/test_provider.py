@@ -15,19 +15,25 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from regional_loket.care_requests.models import Application, Status
+from regional_loket.applications import (
+    Application,
+    LifecycleError,
+    PriorityPolicy,
+    Status,
+    queries,
+    ranking,
+)
+from regional_loket.applications import services as applications
 from regional_loket.catalog.models import (
     Availability,
     CatalogAvailability,
     CatalogLocation,
     Location,
 )
-from regional_loket.catalog.search import add_months
 from regional_loket.database import utcnow
 from regional_loket.extensions import db
-from regional_loket.provider import ranking
+from regional_loket.months import add_months
 from regional_loket.provider import services as provider
-from regional_loket.provider.models import PriorityPolicy
 from regional_loket.tenancy import tenant_scope
 
 from . import factories
@@ -409,18 +415,18 @@ def test_coordinator_sees_every_location_of_the_municipality(app, world, staffed
 def test_bad_actions_are_explained_and_change_nothing(world):  # noqa: F811
     care = _submit(world, "h1")
     tenant, application = _application(world, care.choices[0])
-    with pytest.raises(provider.ActionError, match="verleden"):
-        provider.offer(db.session, tenant, application, deadline=TODAY - timedelta(days=1), actor_id=None,
+    with pytest.raises(LifecycleError, match="verleden"):
+        applications.offer(db.session, tenant, application, deadline=TODAY - timedelta(days=1), actor_id=None,
                        now=utcnow(), today=TODAY)
-    with pytest.raises(provider.ActionError, match="geen vrije plaats"):
-        provider.offer(db.session, tenant, application, month=date(START.year + 1, START.month, 1), deadline=None,
+    with pytest.raises(LifecycleError, match="geen vrije plaats"):
+        applications.offer(db.session, tenant, application, month=date(START.year + 1, START.month, 1), deadline=None,
                        actor_id=None, now=utcnow(), today=TODAY)
-    with pytest.raises(provider.ActionError, match="Kies een reden"):
-        provider.reject(db.session, tenant, application, reason="", text=None, actor_id=None, now=utcnow())
-    with pytest.raises(provider.ActionError, match="Licht de reden toe"):
-        provider.reject(db.session, tenant, application, reason="other", text=" ", actor_id=None, now=utcnow())
-    with pytest.raises(provider.ActionError, match="gewijzigd"):
-        provider.waitlist(db.session, tenant, application, actor_id=None, now=utcnow(), version=application.version - 1)
+    with pytest.raises(LifecycleError, match="Kies een reden"):
+        applications.reject(db.session, tenant, application, reason="", text=None, actor_id=None, now=utcnow())
+    with pytest.raises(LifecycleError, match="Licht de reden toe"):
+        applications.reject(db.session, tenant, application, reason="other", text=" ", actor_id=None, now=utcnow())
+    with pytest.raises(LifecycleError, match="gewijzigd"):
+        applications.waitlist(db.session, tenant, application, actor_id=None, now=utcnow(), version=application.version - 1)
     assert application.status == Status.SUBMITTED and application.reject_reason is None
 
 
@@ -456,7 +462,7 @@ def test_free_places_grid(app, world, staffed):  # noqa: F811
     herent, h1 = world["tenants"]["herent"], world["places"]["h1"]
     h1_id = h1.id
     tenant, application = _application(world, care.choices[0])
-    provider.offer(db.session, tenant, application, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
+    applications.offer(db.session, tenant, application, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
     db.session.flush()
     client = _client_on(app, staffed["h1_staff"], herent)
     page = client.get(f"/opvang/{h1.id}/vrije-plaatsen", base_url=host_url(herent)).get_data(as_text=True)
@@ -542,10 +548,10 @@ def test_vulnerable_share(world):  # noqa: F811
     care = _submit(world, "h1")
     world["family"].low_income = True
     tenant, application = _application(world, care.choices[0])
-    provider.offer(db.session, tenant, application, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
+    applications.offer(db.session, tenant, application, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
     provider.record_phone_acceptance(db.session, tenant, application, actor_id=None, now=utcnow(), today=TODAY)
     with tenant_scope(db.session, tenant):
-        assert provider.vulnerable_share(db.session, None, year=TODAY.year) == (0, 1)  # declared low income later
+        assert queries.vulnerable_share(db.session, None, year=TODAY.year) == (0, 1)  # declared low income later
 
 
 # --- no overbooking: the last place, two staff at once -----------------------------------------
@@ -579,10 +585,10 @@ def test_two_staff_offering_the_last_place_at_once_one_wins(committed):
                 application = db.session.get(Application, application_id)
             barrier.wait()
             try:
-                provider.offer(db.session, t, application, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
+                applications.offer(db.session, t, application, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
                 db.session.commit()
                 outcomes.append("offered")
-            except provider.ActionError as error:
+            except LifecycleError as error:
                 db.session.rollback()
                 outcomes.append(str(error.message))
             finally:
@@ -613,11 +619,11 @@ def test_two_staff_offering_the_last_place_at_once_one_wins(committed):
 
 
 def test_offers_past_their_deadline_expire_and_free_their_place(app, world):  # noqa: F811
-    from regional_loket.provider.jobs import expire_offers_now
+    from regional_loket.applications.jobs import expire_offers_now
 
     care = _submit(world, "h1")
     tenant, application = _application(world, care.choices[0])
-    provider.offer(db.session, tenant, application, deadline=TODAY, actor_id=None, now=utcnow(), today=TODAY)
+    applications.offer(db.session, tenant, application, deadline=TODAY, actor_id=None, now=utcnow(), today=TODAY)
     db.session.flush()
     assert expire_offers_now(app, "herent", today=TODAY) == 0  # the deadline day itself still counts
     assert expire_offers_now(app, "herent", today=TODAY + timedelta(days=1)) == 1

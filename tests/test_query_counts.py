@@ -69,7 +69,7 @@ def _inbox_statements(app, count_queries, rows: int):
             f.make_offer(db.session, care.choices[0])
         elif n % 7 == 0:
             _tenant, application = f.application_of(db.session, care.choices[0])
-            f.provider.waitlist(db.session, tenant, application, actor_id=None, now=utcnow())
+            f.applications.waitlist(db.session, tenant, application, actor_id=None, now=utcnow())
     db.session.flush()
     client = app.test_client()
     login(client, staff)

@@ -8,15 +8,16 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from regional_loket.applications import Application
+from regional_loket.applications import services as applications
 from regional_loket.care_requests import services
-from regional_loket.care_requests.models import Application, CareRequest, RequestStatus
+from regional_loket.care_requests.models import CareRequest, RequestStatus
 from regional_loket.catalog.models import Availability
-from regional_loket.catalog.search import add_months, month_start
 from regional_loket.database import utcnow
 from regional_loket.extensions import db
 from regional_loket.families import services as families
+from regional_loket.months import add_months, month_start
 from regional_loket.notifications.models import Notification
-from regional_loket.provider import services as provider
 from regional_loket.tenancy import tenant_scope
 from regional_loket.tenancy.models import AuditEntry, Postcode
 
@@ -303,7 +304,7 @@ def test_the_wizard_without_javascript(app, world):
 def test_offer_accept_and_withdrawn_in_the_pages(app, world):
     care = _submit(world, "h1", "l1", "h2")
     tenant, application = _application(world, care.choices[1])
-    provider.offer(db.session, tenant, application, deadline=TODAY + timedelta(days=7), actor_id=None, now=utcnow(),
+    applications.offer(db.session, tenant, application, deadline=TODAY + timedelta(days=7), actor_id=None, now=utcnow(),
                    today=TODAY)
     client = app.test_client()
     login(client, world["parent"])
@@ -370,7 +371,7 @@ def test_erasure_leaves_no_personal_data_in_any_schema(app, world):
     care = _submit(world, "h1", "l1")
     services.message(db.session, care.choices[0], "Kan mijn kind een dag proberen?", actor_id=None, now=utcnow())
     tenant, application = _application(world, care.choices[1])
-    provider.offer(db.session, tenant, application, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
+    applications.offer(db.session, tenant, application, deadline=None, actor_id=None, now=utcnow(), today=TODAY)
     db.session.flush()
     schemas = ["shared", world["tenants"]["herent"].schema, world["tenants"]["leuven"].schema]
     assert any(word in text for _, text in _all_rows(schemas) for word in PERSONAL)
@@ -697,3 +698,65 @@ def test_a_parent_is_still_spoken_to_as_the_parent(app, world):
     care = _submit(world, "h1")
     received = client.get(f"/aanvragen/{care.id}/ontvangen", base_url=host_url()).get_data(as_text=True)
     assert "Uw aanvraag is verstuurd" in received and "U krijgt een bevestiging per e-mail" in received
+
+
+def test_a_family_declares_a_sibling_at_a_chosen_location_and_ranks_ahead_there(client, world):
+    """Defect: the sibling criterion could never be met, no form set ``sibling_location_ids``."""
+    from regional_loket.applications import ranking
+
+    h1, l1 = world["places"]["h1"], world["places"]["l1"]
+    h1_id, l1_id = h1.id, l1.id  # kept: reloading a tenant row after expire_all needs its tenant bound
+    _other_user, other = factories.make_family(db.session, email="eerder@example.be", name="Eva Eerder")
+    earlier = factories.make_request(db.session, other, factories.make_child(db.session, other, first_name="Bram"),
+                                     locations=[h1], now=utcnow() - timedelta(hours=2))
+    care = _draft(world, "h1", "l1")
+    login(client, world["parent"])
+    page = client.get(f"/aanvragen/{care.id}/gezin", base_url=host_url()).get_data(as_text=True)
+    assert "Gaat een broer of zus van uw kind al naar een van deze locaties?" in html.unescape(page)
+    boxes = re.findall(r'<input[^>]*name="siblings"[^>]*>', page)
+    assert len(boxes) == 2 and not any("checked" in box for box in boxes)
+    assert any(f'value="{h1_id}"' in box for box in boxes) and any(f'value="{l1_id}"' in box for box in boxes)
+    saved = client.post(f"/aanvragen/{care.id}/gezin", data={
+        "street": "Kerkstraat", "number": "1", "postcode": "3020", "locality": "Herent", "consent": "y",
+        "needs_care_for_work": "y", "siblings": [str(h1_id)]}, base_url=host_url())
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    db.session.expire_all()
+    child = db.session.get(type(world["child"]), world["child"].id)
+    assert child.sibling_location_ids == [h1_id]
+    again = client.get(f"/aanvragen/{care.id}/gezin", base_url=host_url()).get_data(as_text=True)
+    assert re.search(rf'value="{h1_id}"[^>]*checked|checked[^>]*value="{h1_id}"', again)
+
+    assert client.post(f"/aanvragen/{care.id}/nazicht", base_url=host_url()).status_code == 302
+    db.session.expire_all()
+    care = db.session.get(CareRequest, care.id)
+    by_location = {c.location_id: c for c in care.choices}
+    _tenant, at_h1 = _application(world, by_location[h1_id])
+    _tenant, at_l1 = _application(world, by_location[l1_id])
+    assert at_h1.snapshot["declarations"]["sibling_here"] is True
+    assert at_l1.snapshot["declarations"]["sibling_here"] is False
+    _tenant, first_come = _application(world, earlier.choices[0])
+    with tenant_scope(db.session, world["tenants"]["herent"]):
+        rows, _total = ranking.list_page(db.session, h1, START, "baby", today=TODAY)
+        assert [r.application.id for r in rows] == [at_h1.id, first_come.id]
+        assert "sibling_here" in rows[0].met
+
+
+def test_a_sibling_location_outside_the_request_is_refused_and_others_are_kept(world):
+    child, h1, h2 = world["child"], world["places"]["h1"].id, world["places"]["h2"].id
+    elsewhere = uuid.uuid4()  # another request said a sibling goes there
+    child.sibling_location_ids = [elsewhere]
+    families.set_sibling_locations(child, [h1], among=[h1, h2])
+    assert child.sibling_location_ids == [elsewhere, h1]
+    families.set_sibling_locations(child, [], among=[h1, h2])
+    assert child.sibling_location_ids == [elsewhere]
+    with pytest.raises(families.FamilyError):
+        families.set_sibling_locations(child, [h2], among=[h1])
+
+
+def test_a_municipality_may_allow_fewer_of_its_own_locations_than_the_region(world):
+    world["tenants"]["herent"].settings_data = {"max_choices": 1}
+    db.session.flush()
+    care = _draft(world, "h1", "l1")
+    with pytest.raises(services.RequestError, match="hoogstens 1 locaties in Herent"):
+        services.add_choice(db.session, care, world["child"], world["places"]["h2"].id)
+    assert len(care.choices) == 2

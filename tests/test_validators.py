@@ -11,9 +11,9 @@ from werkzeug.datastructures import MultiDict
 from regional_loket.accounts.forms import ProfileForm, RegisterForm
 from regional_loket.accounts.models import User
 from regional_loket.care_requests.forms import FamilyForm
+from regional_loket.care_requests.referrer import FileForm
 from regional_loket.extensions import db
 from regional_loket.families.forms import InviteForm
-from regional_loket.families.referrer import FileForm
 from regional_loket.provider.forms import ProfileForm as LocationProfileForm
 from regional_loket.validators import normalise_http_url, normalise_phone, safe_http_url
 

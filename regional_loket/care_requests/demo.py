@@ -10,13 +10,14 @@ from sqlalchemy import select
 
 from ..accounts import services as accounts
 from ..accounts.demo import DEMO_PASSWORD, DOMAIN
-from ..catalog.models import CatalogLocation
-from ..catalog.search import add_months, month_start
+from ..catalog import CatalogLocation
 from ..database import utcnow
 from ..demo import register
+from ..families import Family, Guardian
 from ..families import services as families
-from ..families.models import Family, Guardian
+from ..months import add_months, month_start, months_between
 from ..tenancy import services as tenancy_services
+from ..vocabulary import Kind
 from . import services
 from .models import CareRequest
 
@@ -30,11 +31,11 @@ def _choosable(session, slug: str, birth: date, start: date, count: int) -> list
     tenant = tenancy_services.get_tenant(session, slug)
     if tenant is None:
         return []
-    months = (start.year - birth.year) * 12 + start.month - birth.month
+    months = months_between(birth, start)
     return list(session.scalars(
         select(CatalogLocation.location_id).where(
             CatalogLocation.tenant_id == tenant.id, CatalogLocation.active.is_(True),
-            CatalogLocation.accepts_online.is_(True), CatalogLocation.kind != "out_of_school",
+            CatalogLocation.accepts_online.is_(True), CatalogLocation.kind != Kind.OUT_OF_SCHOOL,
             CatalogLocation.min_age_months <= months, CatalogLocation.max_age_months >= months)
         # Income-related tariffs first: their lists show the region's priority rules at work.
         .order_by(CatalogLocation.tariff != "income", CatalogLocation.name).limit(count)))
@@ -60,7 +61,8 @@ def _family_with_request(session, user, *, child_name, birth, start, picks, decl
 
 @register("requests")
 def load(session, definitions, echo) -> None:
-    from ..provider import services as provider
+    from ..applications import LifecycleError
+    from ..applications import services as applications
 
     parent = accounts.find_user(session, f"ouder@{DOMAIN}")
     if parent is None or session.scalar(select(CareRequest.id).join(Family, Family.id == CareRequest.family_id)
@@ -93,9 +95,9 @@ def load(session, definitions, echo) -> None:
     for choice in reversed(care.choices):
         loaded = services.load_application(session, choice)
         try:
-            provider.offer(session, loaded.tenant, loaded.application, deadline=today + timedelta(days=7),
-                           actor_id=None, now=utcnow(), today=today)
+            applications.offer(session, loaded.tenant, loaded.application, deadline=today + timedelta(days=7),
+                               actor_id=None, now=utcnow(), today=today)
             break
-        except provider.ActionError:
+        except LifecycleError:
             continue  # no free place that month here
     echo(f"  demo requests: ouder@{DOMAIN} (3 choices, one offer) and 12 families waiting in Herent")

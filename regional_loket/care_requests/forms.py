@@ -9,11 +9,13 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TelField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..validators import PhoneNumber
 from ..web.input import DateField, IntegerField
@@ -59,6 +61,13 @@ class PlanForm(FlaskForm):
         return {day: getattr(self, f"day_{day}").data for day, _ in WEEKDAYS}
 
 
+class CheckboxesField(SelectMultipleField):
+    """Several choices as checkboxes (the template renders each option with its label)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class FamilyForm(FlaskForm):
     street = StringField(_l("Straat"), validators=[DataRequired(_l("Vul uw straat in.")), Length(max=160)])
     number = StringField(_l("Huisnummer"), validators=[DataRequired(_l("Vul uw huisnummer in.")), Length(max=20)])
@@ -69,6 +78,10 @@ class FamilyForm(FlaskForm):
     needs_care_for_work = BooleanField(_l("We hebben opvang nodig om te werken, werk te zoeken of een opleiding te volgen"))
     single_parent = BooleanField(_l("Ik ben een alleenstaande ouder"))
     low_income = BooleanField(_l("Ons gezinsinkomen ligt onder de grens voor voorrang"))
+    # The request's chosen locations (choices set by the view): where a brother or sister goes.
+    siblings = CheckboxesField(_l("Gaat een broer of zus van uw kind al naar een van deze locaties?"), choices=[],
+                               description=_l("Kruis de locaties aan waar een broer of zus nu al naar de opvang "
+                                              "gaat."))
     consent = BooleanField(
         _l("Ik geef toestemming om deze gegevens te delen met de gekozen opvanglocaties, alleen voor deze aanvraag."),
         validators=[DataRequired(_l("Zonder uw toestemming kunnen we de aanvraag niet doorsturen."))])
@@ -105,6 +118,7 @@ _FOR_THE_FAMILY = {
         "label": _l("Het gezin heeft opvang nodig om te werken, werk te zoeken of een opleiding te volgen")},
     "single_parent": {"label": _l("De ouder is alleenstaand")},
     "low_income": {"label": _l("Het gezinsinkomen ligt onder de grens voor voorrang")},
+    "siblings": {"label": _l("Gaat een broer of zus van het kind al naar een van deze locaties?")},
     "consent": {
         "label": _l("Het gezin geeft toestemming om deze gegevens te delen met de gekozen opvanglocaties, alleen "
                     "voor deze aanvraag."),

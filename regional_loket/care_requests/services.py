@@ -3,38 +3,48 @@ transaction, answering offers, withdrawing, changing, confirming, messaging.
 
 Every cross-municipality write goes through ``tenant_scope`` inside the caller's transaction,
 so a failure while writing the third municipality's application leaves nothing anywhere.
+Each application's own change is ``applications.services``' (which checks its transition
+table); what is about the whole request stays here ("accepting withdraws the other choices").
+``_follow`` listens to every application change: it keeps ``Choice.status`` in step, sets the
+request's status by the one rule (``request_status``) and tells the family what the provider
+(or the clock) did.
 """
 
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from ..catalog.models import AGE_GROUP_MONTHS, CatalogLocation, Location
-from ..catalog.search import add_months, month_start
-from ..families.models import Child, Family
-from ..notifications.services import notify
-from ..tenancy.binding import tenant_scope
-from ..tenancy.models import RegionSetting, Tenant, TenantStatus
-from .models import (
-    DAY_CARE,
+from ..applications import (
+    ACTIVE,
     OPEN_STATUSES,
+    WAITING,
+    ActorRole,
     Application,
-    ApplicationEvent,
-    CareRequest,
-    Choice,
-    EventKind,
-    RequestStatus,
+    Change,
+    LifecycleError,
     Status,
     StatusNote,
+    listen,
+    ranking,
 )
+from ..applications import services as applications
+from ..catalog import CatalogLocation, Location
+from ..families import Child, Family
+from ..months import add_months, age_group_at, age_in_months, month_start
+from ..notifications.services import notify
+from ..tenancy import Tenant, TenantStatus
+from ..tenancy.binding import tenant_scope
+from ..tenancy.services import max_choices
+from .labels import FAMILY_NEWS
+from .models import DAY_CARE, CareRequest, Choice, RequestStatus
 
-DEFAULT_MAX_CHOICES = 5
 DUPLICATE_WINDOW = timedelta(days=183)  # two open requests for one child this close are one request
 
 
@@ -46,29 +56,6 @@ class RequestError(ValueError):
         # and some messages repeat what a user typed.
         super().__init__(str(message))
         self.message, self.field, self.existing = str(message), field, existing
-
-
-def max_choices(session: Session) -> int:
-    setting = session.get(RegionSetting, "max_choices")
-    try:
-        return max(1, int(setting.value)) if setting is not None else DEFAULT_MAX_CHOICES
-    except (TypeError, ValueError):
-        return DEFAULT_MAX_CHOICES
-
-
-def age_in_months(child: Child, on: date) -> int:
-    born = child.reference_date
-    months = (on.year - born.year) * 12 + on.month - born.month
-    return months - (1 if on.day < born.day else 0)
-
-
-def age_group(months: int, kind: str) -> str:
-    if kind == "out_of_school":
-        return "school"
-    for group, (low, high) in AGE_GROUP_MONTHS.items():
-        if group != "school" and low <= max(months, 0) <= high:
-            return group
-    return "school"
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -104,7 +91,7 @@ def why_not_choosable(session: Session, location_id: uuid.UUID, child: Child | N
     if not location.accepts_online:
         return _l("Deze locatie aanvaardt geen online aanvragen. Neem contact op met de locatie of het loket.")
     if child is not None and start_date is not None and child.reference_date is not None:
-        months = age_in_months(child, start_date)
+        months = age_in_months(child.reference_date, start_date)
         if not location.min_age_months <= max(months, 0) <= location.max_age_months:
             return _l("Uw kind is bij de start %(age)s maanden; deze locatie vangt kinderen op van %(min)s tot "
                       "%(max)s maanden.", age=max(months, 0), min=location.min_age_months,
@@ -173,6 +160,12 @@ def _new_choice(session: Session, request: CareRequest, child: Child, location_i
     if reason is not None:
         raise RequestError(reason, "location")
     tenant_id = session.scalar(select(CatalogLocation.tenant_id).where(CatalogLocation.location_id == location_id))
+    # The region's maximum holds for the request; a municipality may allow fewer of its own.
+    tenant = session.get(Tenant, tenant_id)
+    own_limit = max_choices(session, tenant)
+    if sum(c.tenant_id == tenant_id for c in request.choices) >= own_limit:
+        raise RequestError(_l("U kunt hoogstens %(max)s locaties in %(municipality)s kiezen.", max=own_limit,
+                              municipality=tenant.name), "location")
     choice = Choice(location_id=location_id, tenant_id=tenant_id, rank=len(request.choices) + 1)
     request.choices.append(choice)
     session.flush()
@@ -201,7 +194,7 @@ def remove_choice(session: Session, request: CareRequest, choice_id: uuid.UUID) 
 def snapshot(family: Family, child: Child, request: CareRequest, location: Location) -> dict:
     """What the provider of ``location`` needs to decide — and nothing more: no national number,
     no other choices, no address beyond the postcode."""
-    months = age_in_months(child, request.start_date)
+    months = age_in_months(child.reference_date, request.start_date)
     return {
         "child": {"first_name": child.first_name, "last_name": child.last_name,
                   "birth_date": child.birth_date.isoformat() if child.birth_date else None,
@@ -217,14 +210,6 @@ def snapshot(family: Family, child: Child, request: CareRequest, location: Locat
                     "phone": family.phone, "postcode": family.postcode, "language": family.language},
         "referrer": family.referrer_organisation,
     }
-
-
-def _event(application: Application, kind: str, *, actor_id, actor_role: str, to_status=None, from_status=None,
-           text: str | None = None, detail: dict | None = None, now: datetime) -> ApplicationEvent:
-    event = ApplicationEvent(kind=kind, actor_id=actor_id, actor_role=actor_role, from_status=from_status,
-                             to_status=to_status, text=text, detail=detail or {}, at=now)
-    application.events.append(event)
-    return event
 
 
 def submit(session: Session, request: CareRequest, family: Family, child: Child, *, actor_id: uuid.UUID,
@@ -271,18 +256,15 @@ def _send(session: Session, tenant: Tenant, request: CareRequest, family: Family
         location = session.get(Location, choice.location_id)
         if location is None or not location.active or not location.accepts_online:
             raise RequestError(_l("Een gekozen locatie aanvaardt intussen geen aanvragen meer."), "location")
-        application = Application(
-            request_id=request.id, location_id=location.id, rank=choice.rank, status=Status.SUBMITTED,
-            snapshot=snapshot(family, child, request, location), submitted_at=now,
+        shared = snapshot(family, child, request, location)
+    # The choice points at its application before it exists, so the listener finds it.
+    choice.application_id = uuid.uuid4()
+    with _refused():
+        return applications.create(
+            session, tenant, location=location, request_id=request.id, rank=choice.rank, snapshot=shared,
             start_month=month_start(request.start_date),
-            age_group=age_group(age_in_months(child, request.start_date), location.kind),
-        )
-        _event(application, EventKind.STATUS, actor_id=actor_id, actor_role=actor_role,
-               to_status=Status.SUBMITTED, now=now)
-        session.add(application)
-        session.flush()
-    choice.application_id, choice.status = application.id, Status.SUBMITTED
-    return application
+            age_group=age_group_at(child.reference_date, request.start_date, location.kind),
+            actor_id=actor_id, actor_role=actor_role, now=now, application_id=choice.application_id)
 
 
 def add_to_open_request(session: Session, request: CareRequest, family: Family, child: Child,
@@ -342,12 +324,18 @@ class Loaded:
     application: Application
 
 
+@contextmanager
+def _refused():
+    """The family's side speaks RequestError: a refused transition becomes one, message kept."""
+    try:
+        yield
+    except LifecycleError as error:
+        raise RequestError(error.message, error.field) from error
+
+
 def load_application(session: Session, choice: Choice) -> Loaded:
     tenant = session.get(Tenant, choice.tenant_id)
-    with tenant_scope(session, tenant):
-        application = session.get(Application, choice.application_id)
-        application.events  # noqa: B018 — load the history while this tenant is bound
-    return Loaded(choice, tenant, application)
+    return Loaded(choice, tenant, applications.load(session, tenant, choice.application_id))
 
 
 def load_applications(session: Session, choices) -> dict[uuid.UUID, Loaded]:
@@ -362,104 +350,135 @@ def load_applications(session: Session, choices) -> dict[uuid.UUID, Loaded]:
     loaded = {}
     for tenant in tenants:
         mine = [c for c in submitted if c.tenant_id == tenant.id]
-        with tenant_scope(session, tenant):
-            rows = {a.id: a for a in session.scalars(
-                select(Application).where(Application.id.in_([c.application_id for c in mine]))
-                .options(selectinload(Application.events)))}
+        rows = applications.load_many(session, tenant, [c.application_id for c in mine])
         loaded.update({c.id: Loaded(c, tenant, rows[c.application_id]) for c in mine if c.application_id in rows})
     return loaded
 
 
-def set_status(session: Session, loaded: Loaded, to_status: str, *, actor_id, actor_role: str, now: datetime,
-               text: str | None = None, detail: dict | None = None) -> None:
-    """Change an application's status, its history and the family's mirror, in one go."""
-    with tenant_scope(session, loaded.tenant):
-        application = loaded.application
-        from_status = application.status
-        application.status = to_status
-        if to_status in (Status.ACCEPTED, Status.DECLINED, Status.REJECTED, Status.WITHDRAWN, Status.EXPIRED):
-            application.answered_at = application.answered_at or now
-        _event(application, EventKind.STATUS, actor_id=actor_id, actor_role=actor_role, from_status=from_status,
-               to_status=to_status, text=text, detail=detail, now=now)
-    loaded.choice.status = to_status
+def _choice_of(session: Session, application_id: uuid.UUID) -> Choice | None:
+    """The choice behind an application: from the session when it holds it (the family's pages
+    do), else one query. Read from the instance's dict: an expired choice is not reloaded."""
+    for instance in list(session.identity_map.values()):
+        if isinstance(instance, Choice) and vars(instance).get("application_id") == application_id:
+            return instance
+    return session.scalar(select(Choice).where(Choice.application_id == application_id))
 
 
-def _release_hold(session: Session, loaded: Loaded) -> None:
-    """Give back the free place an offer (or an accepted place) held."""
-    from ..catalog.models import Availability
+def request_status(request: CareRequest) -> str:
+    """The request's status as its choices make it — the one rule, applied after every
+    application change (``_follow``):
 
-    application = loaded.application
-    if application.held_month is None:
+    - placed: a choice is accepted and, with "keep my higher-ranked choices open", no choice
+      ranked above the best accepted one is still open;
+    - open: some choice is still open (an inactive request — not confirmed in time — stays
+      inactive until the family confirms it);
+    - withdrawn: every choice ended without an acceptance;
+    - a draft stays a draft (its choices have no applications yet)."""
+    if request.status == RequestStatus.DRAFT:
+        return RequestStatus.DRAFT
+    sent = [c for c in request.choices if c.application_id is not None]
+    accepted = [c.rank for c in sent if c.status == Status.ACCEPTED]
+    open_ranks = [c.rank for c in sent if c.status in OPEN_STATUSES]
+    if accepted and not (request.keep_higher_choices and any(rank < min(accepted) for rank in open_ranks)):
+        return RequestStatus.PLACED
+    if open_ranks:
+        return RequestStatus.INACTIVE if request.status == RequestStatus.INACTIVE else RequestStatus.OPEN
+    return RequestStatus.WITHDRAWN
+
+
+@listen
+def _follow(session: Session, change: Change) -> None:
+    """After every application change: the family's mirror follows, the request's status
+    follows its choices (``request_status``, nowhere else), and the family hears what the
+    provider or the clock did (``labels.FAMILY_NEWS``)."""
+    if change.to_status is None and change.name not in FAMILY_NEWS:
         return
-    with tenant_scope(session, loaded.tenant):
-        slot = session.scalar(select(Availability).where(
-            Availability.location_id == application.location_id, Availability.month == application.held_month,
-            Availability.age_group == application.held_age_group).with_for_update())
-        if slot is not None:
-            slot.free_places += 1
-        application.held_month = application.held_age_group = None
+    choice = _choice_of(session, change.application.id)
+    if choice is None:  # an application without a request (erased, or written by hand)
+        return
+    if change.to_status is not None:
+        choice.status = change.to_status
+        care = choice.request
+        care.status = request_status(care)
+    if change.name in FAMILY_NEWS:
+        _tell(session, choice, change, FAMILY_NEWS[change.name])
+
+
+def _tell(session: Session, choice: Choice, change: Change, news) -> None:
+    care = session.get(CareRequest, choice.request_id)
+    family = session.get(Family, care.family_id)
+    with tenant_scope(session, change.tenant):
+        location = session.get(Location, change.application.location_id)
+    application = change.application
+    # Keyed on the event: a message after a status mail is news of its own (the version does
+    # not move for a message, so a key on it swallowed the second mail).
+    tell_family(
+        session, family, "application_update", f"update:{change.event.id}",
+        child=application.snapshot["child"]["first_name"], location=location.name, status=str(news),
+        url=request_url(care.id))
 
 
 def accept(session: Session, request: CareRequest, family: Family, choice: Choice, *, actor_id, now: datetime,
-           today: date) -> list[Choice]:
+           today: date, actor_role: str = ActorRole.FAMILY) -> list[Choice]:
     """Accept an offer. The family's other open applications are withdrawn in the same
     transaction — or, with "keep my higher-ranked choices open", only the lower ones; a higher
     choice accepted later releases the lower place. Returns the choices withdrawn."""
     loaded = load_application(session, choice)
-    if loaded.application.status != Status.OFFERED:
-        raise RequestError(_l("Dit aanbod staat niet (meer) open."))
-    if loaded.application.offer_deadline and loaded.application.offer_deadline < today:
-        raise RequestError(_l("De termijn om op dit aanbod te antwoorden is verstreken."))
-    set_status(session, loaded, Status.ACCEPTED, actor_id=actor_id, actor_role="family", now=now)
+    with _refused():
+        applications.accept(session, loaded.tenant, loaded.application, actor_id=actor_id, actor_role=actor_role,
+                            now=now, today=today)
     withdrawn = []
     for other in request.choices:
         if other.id == choice.id or other.application_id is None:
             continue
         lower = other.rank > choice.rank
         if other.status in OPEN_STATUSES and (lower or not request.keep_higher_choices):
-            other_loaded = load_application(session, other)
-            if other_loaded.application.status == Status.OFFERED:
-                _release_hold(session, other_loaded)
-            set_status(session, other_loaded, Status.WITHDRAWN, actor_id=actor_id, actor_role="system", now=now,
-                       text=StatusNote.ACCEPTED_ELSEWHERE)
-            withdrawn.append(other)
+            note = StatusNote.ACCEPTED_ELSEWHERE
         elif other.status == Status.ACCEPTED and lower:
             # A lower place accepted earlier is released now that a higher choice is accepted.
-            other_loaded = load_application(session, other)
-            _release_hold(session, other_loaded)
-            set_status(session, other_loaded, Status.WITHDRAWN, actor_id=actor_id, actor_role="system", now=now,
-                       text=StatusNote.HIGHER_CHOICE_ACCEPTED)
-            withdrawn.append(other)
-    still_open = any(c.status in OPEN_STATUSES for c in request.choices)
-    request.status = RequestStatus.OPEN if still_open else RequestStatus.PLACED
+            note = StatusNote.HIGHER_CHOICE_ACCEPTED
+        else:
+            continue
+        other_loaded = load_application(session, other)
+        applications.withdraw(session, other_loaded.tenant, other_loaded.application, actor_id=actor_id,
+                              actor_role=ActorRole.SYSTEM, now=now, note=note)
+        withdrawn.append(other)
     tell_family(session, family, "offer_accepted", f"accepted:{choice.application_id}",
                 withdrawn=len(withdrawn), url=request_url(request.id))
     return withdrawn
 
 
+def accept_for_family(session: Session, tenant: Tenant, application: Application, *, actor_id, actor_role: str,
+                      now: datetime, today: date) -> list[Choice]:
+    """Staff record an acceptance the family gave otherwise (by phone): the same as accepting
+    online, request-level rules included, logged with who recorded it."""
+    choice = _choice_of(session, application.id)
+    care = session.get(CareRequest, choice.request_id)
+    family = session.get(Family, care.family_id)
+    return accept(session, care, family, choice, actor_id=actor_id, now=now, today=today, actor_role=actor_role)
+
+
 def decline(session: Session, family: Family, choice: Choice, *, actor_id, now: datetime) -> None:
     loaded = load_application(session, choice)
-    if loaded.application.status != Status.OFFERED:
-        raise RequestError(_l("Dit aanbod staat niet (meer) open."))
-    _release_hold(session, loaded)
-    set_status(session, loaded, Status.DECLINED, actor_id=actor_id, actor_role="family", now=now)
+    with _refused():
+        applications.decline(session, loaded.tenant, loaded.application, actor_id=actor_id,
+                             actor_role=ActorRole.FAMILY, now=now)
 
 
 def withdraw(session: Session, request: CareRequest, choice: Choice, *, actor_id, now: datetime) -> None:
+    """Withdraw one choice (an open application or an accepted place); the request's status
+    follows through ``_follow``."""
     loaded = load_application(session, choice)
-    if loaded.application.status not in (*OPEN_STATUSES, Status.ACCEPTED):
-        raise RequestError(_l("Deze aanvraag is al afgesloten."))
-    _release_hold(session, loaded)
-    set_status(session, loaded, Status.WITHDRAWN, actor_id=actor_id, actor_role="family", now=now)
-    if not any(c.status in (*OPEN_STATUSES, Status.ACCEPTED) for c in request.choices):
-        request.status = RequestStatus.WITHDRAWN
+    with _refused():
+        applications.withdraw(session, loaded.tenant, loaded.application, actor_id=actor_id,
+                              actor_role=ActorRole.FAMILY, now=now)
 
 
 def withdraw_request(session: Session, request: CareRequest, *, actor_id, now: datetime) -> None:
+    """Withdraw every choice still running: the request ends withdrawn (``request_status``)."""
     for choice in request.choices:
-        if choice.application_id and choice.status in (*OPEN_STATUSES, Status.ACCEPTED):
+        if choice.application_id and choice.status in ACTIVE:
             withdraw(session, request, choice, actor_id=actor_id, now=now)
-    request.status = RequestStatus.WITHDRAWN
 
 
 def change_plan(session: Session, request: CareRequest, child: Child, *, start_date: date, care_plan: dict,
@@ -468,17 +487,12 @@ def change_plan(session: Session, request: CareRequest, child: Child, *, start_d
     check_plan(child, start_date, care_plan, today=today)
     before = {"start_date": request.start_date.isoformat(), "care_plan": dict(request.care_plan)}
     request.start_date, request.care_plan = start_date, dict(care_plan)
-    after = {"start_date": start_date.isoformat(), "care_plan": dict(care_plan)}
     for choice in request.choices:
         if choice.application_id and choice.status in OPEN_STATUSES:
             loaded = load_application(session, choice)
-            with tenant_scope(session, loaded.tenant):
-                application = loaded.application
-                application.snapshot = {**application.snapshot, "start_date": after["start_date"],
-                                        "care_plan": after["care_plan"]}
-                application.start_month = month_start(start_date)
-                _event(application, EventKind.CHANGE, actor_id=actor_id, actor_role="family",
-                       detail={"before": before, "after": after}, now=now)
+            applications.change_plan(session, loaded.tenant, loaded.application, start_date=start_date,
+                                     care_plan=care_plan, reference_date=child.reference_date, before=before,
+                                     actor_id=actor_id, actor_role=ActorRole.FAMILY, now=now)
 
 
 def confirm(request: CareRequest, *, now: datetime) -> None:
@@ -495,9 +509,8 @@ def message(session: Session, choice: Choice, text: str, *, actor_id, now: datet
     if len(text) > 2000:
         raise RequestError(_l("Een bericht heeft hoogstens 2000 tekens."), "text")
     loaded = load_application(session, choice)
-    with tenant_scope(session, loaded.tenant):
-        _event(loaded.application, EventKind.MESSAGE_FAMILY, actor_id=actor_id, actor_role="family", text=text,
-               now=now)
+    applications.message_from_family(session, loaded.tenant, loaded.application, text=text, actor_id=actor_id,
+                                     actor_role=ActorRole.FAMILY, now=now)
 
 
 def queue_positions(session: Session, request: CareRequest, *, loaded: dict[uuid.UUID, Loaded] | None = None,
@@ -507,15 +520,12 @@ def queue_positions(session: Session, request: CareRequest, *, loaded: dict[uuid
     :func:`load_applications` gave for this request, when the caller has it already.
     One statement per waiting application (its place), plus the policy and, per municipality,
     its locations."""
-    from ..provider.ranking import explain, policy_in_force
-
     today = today or date.today()
     loaded = load_applications(session, request.choices) if loaded is None else loaded
-    waiting = [one for one in loaded.values()
-               if one.choice.status in (Status.SUBMITTED, Status.IN_REVIEW, Status.WAITLISTED)]
+    waiting = [one for one in loaded.values() if one.choice.status in WAITING]
     if not waiting:
         return {}
-    policy = policy_in_force(session, today)
+    policy = ranking.policy_in_force(session, today)
     positions = {}
     for tenant in {one.tenant.id: one.tenant for one in waiting}.values():
         mine = [one for one in waiting if one.tenant.id == tenant.id]
@@ -524,7 +534,7 @@ def queue_positions(session: Session, request: CareRequest, *, loaded: dict[uuid
             locations = session.scalars(select(Location).where(  # noqa: F841
                 Location.id.in_({one.application.location_id for one in mine}))).all()
             for one in mine:
-                ranked = explain(session, one.application, today=today, policy=policy)
+                ranked = ranking.explain(session, one.application, today=today, policy=policy)
                 if ranked is not None:
                     positions[one.choice.id] = (ranked.position, ranked.explanation)
     return positions

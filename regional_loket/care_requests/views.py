@@ -21,22 +21,23 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from ..accounts import require
+from ..accounts import Role, require
 from ..accounts.forms import ConfirmForm
-from ..accounts.models import Role
-from ..catalog.models import CatalogLocation
-from ..catalog.search import add_months, iso_date, month_start
+from ..catalog import CatalogLocation
+from ..catalog.search import iso_date
 from ..database import utcnow
 from ..extensions import db
+from ..families import Child, Family
 from ..families import services as families
-from ..families.models import Child, Family
-from ..tenancy import Tenant, region_only
+from ..months import add_months, month_start
+from ..tenancy import Hosts, Tenant, serves
 from ..web import register_back_office
 from ..web.urls import switch_url
 from . import forms, services
 from .models import CareRequest, Choice, RequestStatus
 
 bp = Blueprint("requests", __name__, url_prefix="/aanvragen", template_folder="templates")
+serves(bp, Hosts.REGION)
 # Guardians, and referrers acting for a family their organisation filed for.
 FAMILY_SIDE = (Role.PARENT, Role.REFERRER)
 
@@ -143,7 +144,6 @@ def _error(form, error: services.RequestError | families.FamilyError) -> None:
 
 @bp.route("/")
 @require(*FAMILY_SIDE)
-@region_only
 def overview():
     family = families.family_of(db.session, current_user.id)
     requests = list(db.session.scalars(
@@ -161,7 +161,6 @@ def overview():
 
 @bp.route("/nieuw", methods=["GET", "POST"])
 @require(*FAMILY_SIDE)
-@region_only
 def new():
     family = _family()
     acting_for = _acting_for(family)
@@ -182,7 +181,7 @@ def new():
                 child = families.add_child(
                     db.session, family, first_name=form.first_name.data, last_name=form.last_name.data,
                     birth_date=form.birth_date.data, due_date=form.due_date.data,
-                    national_number=form.national_number.data, pepper=current_app.config["SECRET_KEY"],
+                    national_number=form.national_number.data, pepper=current_app.config["NATIONAL_NUMBER_PEPPER"] or current_app.config["SECRET_KEY"],
                     today=today(), foster_child=form.foster_child.data, extra_care_needs=form.extra_care_needs.data)
             care = services.draft(db.session, family, child, actor_id=current_user.id)
             pending = _location_arg()
@@ -213,7 +212,6 @@ def _prefill_child(form, family: Family, born: date | None) -> None:
 
 @bp.route("/<uuid:request_id>/planning", methods=["GET", "POST"])
 @require(*FAMILY_SIDE)
-@region_only
 def plan(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
     if care.status != RequestStatus.DRAFT:
@@ -269,7 +267,6 @@ def _plan_defaults(care: CareRequest, start: date | None = None):
 
 @bp.route("/<uuid:request_id>/keuzes", methods=["GET", "POST"])
 @require(*FAMILY_SIDE)
-@region_only
 def choices(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
     if care.status != RequestStatus.DRAFT:
@@ -312,7 +309,6 @@ def _search_for(care: CareRequest, family: Family, child: Child) -> dict:
 
 @bp.route("/kies", methods=["GET", "POST"])
 @require(*FAMILY_SIDE)
-@region_only
 def pick():
     """Add a location (from a search result or a location page, in any municipality) to a draft,
     or to a request already submitted: then it goes to the provider at once."""
@@ -365,19 +361,25 @@ def pick():
 
 @bp.route("/<uuid:request_id>/gezin", methods=["GET", "POST"])
 @require(*FAMILY_SIDE)
-@region_only
 def family_details(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
     acting_for = _acting_for(family)
     form = forms.FamilyForm(obj=family if request.method == "GET" else None)
     if acting_for:
         forms.speak_of_the_family(form)
+    chosen = [c.location_id for c in care.choices]
+    names = _locations(care)
+    form.siblings.choices = [SelectChoice(str(location_id), names[location_id]["location"].name)
+                             for location_id in chosen if location_id in names]
+    if request.method == "GET":
+        form.siblings.data = [str(i) for i in (child.sibling_location_ids or []) if i in chosen]
     if form.validate_on_submit():
         try:
             families.update_details(
                 db.session, family, street=form.street.data, number=form.number.data, postcode=form.postcode.data,
                 locality=form.locality.data, phone=form.phone.data, needs_care_for_work=form.needs_care_for_work.data,
                 single_parent=form.single_parent.data, low_income=form.low_income.data)
+            families.set_sibling_locations(child, [uuid.UUID(v) for v in form.siblings.data or []], among=chosen)
             families.record_consent(family, "share_with_chosen_locations", user_id=current_user.id, now=utcnow())
             db.session.commit()
         except families.FamilyError as error:
@@ -391,7 +393,6 @@ def family_details(request_id: uuid.UUID):
 
 @bp.route("/<uuid:request_id>/nazicht", methods=["GET", "POST"])
 @require(*FAMILY_SIDE)
-@region_only
 def review(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
     if care.status != RequestStatus.DRAFT:
@@ -435,7 +436,6 @@ def _refused_as_duplicate(care: CareRequest, family: Family, error: services.Req
 
 @bp.route("/<uuid:request_id>/ontvangen")
 @require(*FAMILY_SIDE)
-@region_only
 def received(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
     return render_template("requests/received.html", care=care, child=child, locations=_locations(care),
@@ -447,7 +447,6 @@ def received(request_id: uuid.UUID):
 
 @bp.route("/<uuid:request_id>")
 @require(*FAMILY_SIDE)
-@region_only
 def detail(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
     if care.status == RequestStatus.DRAFT:
@@ -480,7 +479,6 @@ def _act(request_id: uuid.UUID, choice_id: uuid.UUID | None, action):
 
 @bp.route("/<uuid:request_id>/keuzes/<uuid:choice_id>/aanvaarden", methods=["POST"])
 @require(*FAMILY_SIDE)
-@region_only
 def accept(request_id: uuid.UUID, choice_id: uuid.UUID):
     def action(care, family, child, choice):
         withdrawn = services.accept(db.session, care, family, choice, actor_id=current_user.id, now=utcnow(),
@@ -493,7 +491,6 @@ def accept(request_id: uuid.UUID, choice_id: uuid.UUID):
 
 @bp.route("/<uuid:request_id>/keuzes/<uuid:choice_id>/weigeren", methods=["POST"])
 @require(*FAMILY_SIDE)
-@region_only
 def decline(request_id: uuid.UUID, choice_id: uuid.UUID):
     def action(care, family, child, choice):
         services.decline(db.session, family, choice, actor_id=current_user.id, now=utcnow())
@@ -504,7 +501,6 @@ def decline(request_id: uuid.UUID, choice_id: uuid.UUID):
 
 @bp.route("/<uuid:request_id>/keuzes/<uuid:choice_id>/intrekken", methods=["POST"])
 @require(*FAMILY_SIDE)
-@region_only
 def withdraw(request_id: uuid.UUID, choice_id: uuid.UUID):
     def action(care, family, child, choice):
         services.withdraw(db.session, care, choice, actor_id=current_user.id, now=utcnow())
@@ -515,7 +511,6 @@ def withdraw(request_id: uuid.UUID, choice_id: uuid.UUID):
 
 @bp.route("/<uuid:request_id>/intrekken", methods=["POST"])
 @require(*FAMILY_SIDE)
-@region_only
 def withdraw_all(request_id: uuid.UUID):
     def action(care, family, child, choice):
         services.withdraw_request(db.session, care, actor_id=current_user.id, now=utcnow())
@@ -526,7 +521,6 @@ def withdraw_all(request_id: uuid.UUID):
 
 @bp.route("/<uuid:request_id>/bevestigen", methods=["POST"])
 @require(*FAMILY_SIDE)
-@region_only
 def confirm(request_id: uuid.UUID):
     def action(care, family, child, choice):
         services.confirm(care, now=utcnow())
@@ -537,7 +531,6 @@ def confirm(request_id: uuid.UUID):
 
 @bp.route("/<uuid:request_id>/keuzes/<uuid:choice_id>/bericht", methods=["POST"])
 @require(*FAMILY_SIDE)
-@region_only
 def send_message(request_id: uuid.UUID, choice_id: uuid.UUID):
     care, family, child = _own_request(request_id)
     choice = _choice(care, choice_id)
@@ -558,7 +551,6 @@ def send_message(request_id: uuid.UUID, choice_id: uuid.UUID):
 
 @bp.route("/<uuid:request_id>/wijzigen", methods=["GET", "POST"])
 @require(*FAMILY_SIDE)
-@region_only
 def change(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
     if care.status != RequestStatus.OPEN:

@@ -2,6 +2,8 @@
 
 from flask import Flask
 
+__all__ = ["init_app"]
+
 
 def init_app(app: Flask) -> None:
     from . import views

@@ -3,24 +3,21 @@ home; later features add their pages here."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Blueprint, g, render_template, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 
-from ..accounts import can, require
+from ..accounts import Role, can, require
 from ..accounts import services as account_services
-from ..accounts.models import Role
-from ..care_requests.models import OPEN_STATUSES, Application, Status
-from ..catalog.models import Location
+from ..applications import queries
 from ..database import utcnow
 from ..extensions import db
-from ..provider import services as provider_services
-from ..tenancy import tenant_required
+from ..tenancy import Hosts, serves
 from ..web import register_back_office
 
 bp = Blueprint("coordinator", __name__, url_prefix="/beheer", template_folder="templates")
+serves(bp, Hosts.MUNICIPALITY)
 
 
 @register_back_office
@@ -32,18 +29,10 @@ def _link(user, tenant):
 
 @bp.route("/")
 @require(Role.COORDINATOR, Role.ADMIN)
-@tenant_required
 def dashboard():
     members = account_services.team(db.session, g.tenant)
     today = date.today()
-    overdue_before = utcnow() - timedelta(days=int(g.tenant.setting("response_days", 21)))
-    rows = db.session.execute(
-        select(Location.id, Location.name, Location.active,
-               func.count(Application.id).filter(Application.status.in_(OPEN_STATUSES)),
-               func.count(Application.id).filter(Application.status.in_((Status.SUBMITTED, Status.IN_REVIEW)),
-                                                 Application.submitted_at < overdue_before))
-        .outerjoin(Application, Application.location_id == Location.id)
-        .group_by(Location.id, Location.name, Location.active).order_by(Location.name)).all()
-    vulnerable, placements = provider_services.vulnerable_share(db.session, None, year=today.year)
+    rows = queries.location_summaries(db.session, now=utcnow(), response_days=g.tenant.settings.response_days)
+    vulnerable, placements = queries.vulnerable_share(db.session, None, year=today.year)
     return render_template("coordinator/dashboard.html", members=members, rows=rows, vulnerable=vulnerable,
-                           placements=placements, response_days=int(g.tenant.setting("response_days", 21)))
+                           placements=placements, response_days=g.tenant.settings.response_days)

@@ -20,8 +20,10 @@ from pathlib import Path
 from flask import Blueprint, Flask, Response, abort, current_app, render_template
 
 from ..accounts.policy import public
+from ..tenancy import Hosts, serves
 
 bp = Blueprint("dev_mailbox", __name__, template_folder="templates", url_prefix="/dev/mailbox")
+serves(bp, Hosts.ALL)
 
 MESSAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,150}\.eml")
 LIST_LIMIT = 200

@@ -1,16 +1,12 @@
-"""The provider back office: ranked waiting lists, offers, refusals and free places."""
+"""The provider back office: ranked waiting lists, offers, refusals and free places (the
+lifecycle itself, and offer expiry, are the ``applications`` package's)."""
 
 from flask import Flask
 
-from .models import PriorityPolicy
-
-__all__ = ["PriorityPolicy", "init_app"]
+__all__ = ["init_app"]
 
 
 def init_app(app: Flask) -> None:
-    from .. import jobs
     from . import views
-    from .jobs import expire_offers_everywhere
 
     app.register_blueprint(views.bp)
-    jobs.register_periodic(app, expire_offers_everywhere, every=3600)

@@ -12,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..care_requests.labels import REJECT_REASONS
+from ..applications import REJECT_REASONS
 from ..validators import EmailAddress, HttpUrl, PhoneNumber
 from ..web.input import DateField, DecimalField, IntegerField
 

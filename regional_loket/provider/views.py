@@ -11,24 +11,25 @@ from decimal import Decimal
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..accounts import allowed_locations, can, require
-from ..accounts.models import Role
-from ..care_requests.models import Application, Status
-from ..catalog.models import Location
-from ..catalog.search import add_months, month_start
+from ..accounts import Role, allowed_locations, can, require
+from ..applications import WAITING, Application, LifecycleError, queries, ranking
+from ..applications import services as applications
+from ..catalog import Location
 from ..database import utcnow
 from ..extensions import db
-from ..tenancy import tenant_required
+from ..months import add_months, month_start
+from ..tenancy import Hosts, serves
+from ..vocabulary import age_groups_of_kind
 from ..web import exports, register_back_office
 from ..web.input import parse_ascii_int
-from . import forms, ranking, services
+from . import forms, services
 
 bp = Blueprint("provider", __name__, url_prefix="/opvang", template_folder="templates")
+serves(bp, Hosts.MUNICIPALITY)
 STAFF = (Role.PROVIDER_STAFF, Role.COORDINATOR, Role.ADMIN)
-OPEN = (Status.SUBMITTED, Status.IN_REVIEW, Status.WAITLISTED, Status.OFFERED)
 PAGE_SIZE = 50  # rows of a ranked list per page
 
 
@@ -52,42 +53,30 @@ def _location(location_id: uuid.UUID) -> Location:
 
 
 def _response_days() -> int:
-    return int(g.tenant.setting("response_days", 21))
+    return g.tenant.settings.response_days
 
 
 @bp.route("/")
 @require(*STAFF)
-@tenant_required
 def home():
     allowed = allowed_locations(current_user, g.tenant)
     query = select(Location).order_by(Location.name)
     if allowed is not None:
         query = query.where(Location.id.in_(allowed or [uuid.uuid4()]))
     places = list(db.session.scalars(query))
-    counts = dict(db.session.execute(
-        select(Application.location_id, func.count()).where(Application.status.in_(OPEN))
-        .group_by(Application.location_id)).all())
-    overdue_before = utcnow() - timedelta(days=_response_days())
-    overdue = dict(db.session.execute(
-        select(Application.location_id, func.count()).where(
-            Application.status.in_((Status.SUBMITTED, Status.IN_REVIEW)), Application.submitted_at < overdue_before)
-        .group_by(Application.location_id)).all())
+    counts = queries.open_counts(db.session)
+    overdue = queries.overdue_counts(db.session, now=utcnow(), response_days=_response_days())
     return render_template("provider/home.html", places=places, counts=counts, overdue=overdue)
 
 
 @bp.route("/<uuid:location_id>/")
 @require(*STAFF, location="location_id")
-@tenant_required
 def inbox(location_id: uuid.UUID):
     place = _location(location_id)
-    groups = db.session.execute(
-        select(Application.start_month, Application.age_group, func.count())
-        .where(Application.location_id == place.id, Application.status.in_(ranking.WAITING))
-        .group_by(Application.start_month, Application.age_group)
-        .order_by(Application.start_month, Application.age_group)).all()
+    groups = queries.waiting_groups(db.session, place)
     chosen_month, chosen_group = _chosen_group(groups)
     status, day, text = request.args.get("status", ""), request.args.get("dag", ""), request.args.get("q", "")[:80]
-    status = status if status in {s.value for s in ranking.WAITING} else ""
+    status = status if status in {s.value for s in WAITING} else ""
     day = day if day in {"1", "2", "3", "4", "5"} else ""
     ranked, page, pages = [], 1, 1
     if chosen_month:
@@ -104,17 +93,17 @@ def inbox(location_id: uuid.UUID):
         if page > pages:
             page = pages
             ranked, total = one(page)
-    offered = list(db.session.scalars(select(Application).where(
-        Application.location_id == place.id, Application.status == Status.OFFERED).order_by(Application.offer_deadline)))
-    vulnerable, placements = services.vulnerable_share(db.session, [place.id], year=today().year)
-    overdue_before = utcnow() - timedelta(days=_response_days())
+    offered = queries.open_offers(db.session, place)
+    vulnerable, placements = queries.vulnerable_share(db.session, [place.id], year=today().year)
+    now, response_days = utcnow(), _response_days()
     filters = {"status": status, "dag": day, "q": text}
     # What the pager's links keep: the list and its filters (the empty ones left out).
     keep = {k: v for k, v in {"maand": chosen_month and chosen_month.strftime("%Y-%m"), "groep": chosen_group,
                               **filters}.items() if v}
     return render_template("provider/inbox.html", place=place, groups=groups, month=chosen_month, group=chosen_group,
                            ranked=ranked, offered=offered, vulnerable=vulnerable, placements=placements,
-                           overdue_before=overdue_before, filters=filters, page=page, pages=pages, keep=keep)
+                           overdue=lambda a: queries.is_overdue(a, now, response_days), waiting=WAITING,
+                           filters=filters, page=page, pages=pages, keep=keep)
 
 
 def _chosen_group(groups):
@@ -133,12 +122,12 @@ def _application(place: Location, application_id: uuid.UUID) -> Application:
 
 
 ACTIONS = {
-    "review": lambda s, t, a, f, now: services.mark_in_review(s, t, a, actor_id=current_user.id, now=now,
-                                                              version=f.version.data),
-    "waitlist": lambda s, t, a, f, now: services.waitlist(s, t, a, actor_id=current_user.id, now=now,
-                                                          version=f.version.data),
-    "cancel_offer": lambda s, t, a, f, now: services.cancel_offer(s, t, a, actor_id=current_user.id, now=now,
+    "review": lambda s, t, a, f, now: applications.mark_in_review(s, t, a, actor_id=current_user.id, now=now,
                                                                   version=f.version.data),
+    "waitlist": lambda s, t, a, f, now: applications.waitlist(s, t, a, actor_id=current_user.id, now=now,
+                                                              version=f.version.data),
+    "cancel_offer": lambda s, t, a, f, now: applications.cancel_offer(s, t, a, actor_id=current_user.id, now=now,
+                                                                      version=f.version.data),
     "phone_accept": lambda s, t, a, f, now: services.record_phone_acceptance(
         s, t, a, actor_id=current_user.id, now=now, today=today(), version=f.version.data),
 }
@@ -146,7 +135,6 @@ ACTIONS = {
 
 @bp.route("/<uuid:location_id>/aanvragen/<uuid:application_id>", methods=["GET", "POST"])
 @require(*STAFF, location="location_id")
-@tenant_required
 def application(location_id: uuid.UUID, application_id: uuid.UUID):
     place = _location(location_id)
     app_row = _application(place, application_id)
@@ -157,27 +145,28 @@ def application(location_id: uuid.UUID, application_id: uuid.UUID):
         action = request.form.get("action", "")
         try:
             if action == "offer" and offer_form.validate_on_submit():
-                services.offer(db.session, g.tenant, app_row, month=offer_form.month.data,
-                               deadline=offer_form.deadline.data, actor_id=current_user.id, now=utcnow(),
-                               today=today(), version=offer_form.version.data)
+                applications.offer(db.session, g.tenant, app_row, month=offer_form.month.data,
+                                   deadline=offer_form.deadline.data, actor_id=current_user.id, now=utcnow(),
+                                   today=today(), version=offer_form.version.data)
             elif action == "reject" and reject_form.validate_on_submit():
-                services.reject(db.session, g.tenant, app_row, reason=reject_form.reason.data,
-                                text=reject_form.text.data, actor_id=current_user.id, now=utcnow(),
-                                version=reject_form.version.data)
+                applications.reject(db.session, g.tenant, app_row, reason=reject_form.reason.data,
+                                    text=reject_form.text.data, actor_id=current_user.id, now=utcnow(),
+                                    version=reject_form.version.data)
             elif action in ACTIONS and action_form.validate_on_submit():
                 ACTIONS[action](db.session, g.tenant, app_row, action_form, utcnow())
             elif action == "flags" and action_form.validate_on_submit():
                 codes = {c["code"] for c in place.extra_criteria or []}
-                services.set_flags(db.session, g.tenant, app_row, {c: c in request.form.getlist("flag") for c in codes},
-                                   actor_id=current_user.id, now=utcnow(), version=action_form.version.data)
+                applications.set_flags(db.session, g.tenant, app_row,
+                                       {c: c in request.form.getlist("flag") for c in codes},
+                                       actor_id=current_user.id, now=utcnow(), version=action_form.version.data)
             elif action in ("note", "message") and text_form.validate_on_submit():
-                handler = services.note if action == "note" else services.message
+                handler = applications.note if action == "note" else applications.message
                 handler(db.session, g.tenant, app_row, text=text_form.text.data, actor_id=current_user.id,
                         now=utcnow())
             else:
                 raise services.ActionError(_("Controleer wat u invulde."))
             db.session.commit()
-        except services.ActionError as error:
+        except (LifecycleError, services.ActionError) as error:
             db.session.rollback()
             flash(str(error.message), "error")
             return _application_page(place, application_id, 409 if error.stale else 422)
@@ -194,25 +183,23 @@ def application(location_id: uuid.UUID, application_id: uuid.UUID):
 def _application_page(place, application_id, status):
     app_row = _application(place, application_id)
     mine = ranking.explain(db.session, app_row, today=today())
-    held = services.held_places(db.session, place)
+    held = queries.held_places(db.session, place)
     return render_template(
         "provider/application.html", place=place, application=app_row, ranked=mine, free={
             (a.month, a.age_group): a.free_places for a in place.availability}, held=held,
         reject_form=forms.RejectForm(formdata=None), default_deadline=today() + timedelta(
-            days=int(g.tenant.setting("offer_days", services.DEFAULT_OFFER_DAYS))),
-        overdue=app_row.status in (Status.SUBMITTED, Status.IN_REVIEW)
-        and app_row.submitted_at < utcnow() - timedelta(days=_response_days())), status
+            days=g.tenant.settings.offer_days),
+        overdue=queries.is_overdue(app_row, utcnow(), _response_days())), status
 
 
 @bp.route("/<uuid:location_id>/vrije-plaatsen", methods=["GET", "POST"])
 @require(*STAFF, location="location_id")
-@tenant_required
 def free_places(location_id: uuid.UUID):
     place = _location(location_id)
     first = month_start(today())
     months = [add_months(first, i) for i in range(18)]
-    groups = ["school"] if place.kind == "out_of_school" else ["baby", "toddler"]
-    held = services.held_places(db.session, place)
+    groups = age_groups_of_kind(place.kind)
+    held = queries.held_places(db.session, place)
     problems = []
     if request.method == "POST":
         from ..accounts.forms import ConfirmForm
@@ -244,7 +231,6 @@ def free_places(location_id: uuid.UUID):
 
 @bp.route("/<uuid:location_id>/profiel", methods=["GET", "POST"])
 @require(*STAFF, location="location_id")
-@tenant_required
 def profile(location_id: uuid.UUID):
     place = _location(location_id)
     form = forms.ProfileForm()
@@ -312,7 +298,6 @@ def _profile_changes(form) -> dict:
 
 @bp.route("/<uuid:location_id>/export.<any(csv, xlsx):fmt>")
 @require(*STAFF, location="location_id")
-@tenant_required
 def export(location_id: uuid.UUID, fmt: str):
     place = _location(location_id)
     ranked = ranking.all_lists(db.session, place, today=today())

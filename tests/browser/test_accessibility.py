@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from regional_loket.accounts import services as accounts
-from regional_loket.care_requests.models import Application
-from regional_loket.catalog.search import add_months, month_start
+from regional_loket.applications import Application
 from regional_loket.database import utcnow
 from regional_loket.extensions import db
+from regional_loket.months import add_months, month_start
 from regional_loket.tenancy import services as tenancy
 from regional_loket.tenancy import tenant_scope
 

@@ -9,13 +9,13 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from regional_loket.accounts import services as accounts
+from regional_loket.applications import services as application_services
 from regional_loket.care_requests import services as requests
 from regional_loket.care_requests.models import CareRequest
 from regional_loket.catalog.models import Availability
-from regional_loket.catalog.search import add_months, month_start
 from regional_loket.database import utcnow
 from regional_loket.extensions import db
-from regional_loket.provider import services as provider
+from regional_loket.months import add_months, month_start
 from regional_loket.tenancy import services as tenancy
 from regional_loket.tenancy import tenant_scope
 
@@ -104,8 +104,8 @@ def test_search_choose_three_in_two_municipalities_submit_offer_accept(page, liv
                                             age_group=loaded.application.age_group, free_places=1))
             elif slot.free_places < 1:
                 slot.free_places = 1
-        provider.offer(db.session, loaded.tenant, loaded.application, deadline=TODAY + timedelta(days=7),
-                       actor_id=None, now=utcnow(), today=TODAY)
+        application_services.offer(db.session, loaded.tenant, loaded.application, deadline=TODAY + timedelta(days=7),
+                                   actor_id=None, now=utcnow(), today=TODAY)
         db.session.commit()
 
     page.reload()
@@ -121,7 +121,7 @@ def test_staff_ranks_offers_and_the_family_accepts(browser, live_region):
     with live_region["app"].app_context():
         herent = tenancy.get_tenant(db.session, "herent")
         # The demo waiting list lives at the first choosable Herent location of the demo families.
-        from regional_loket.care_requests.models import Application
+        from regional_loket.applications import Application
 
         with tenant_scope(db.session, herent):
             location_id, start_month, group = db.session.execute(
@@ -160,7 +160,8 @@ def test_staff_ranks_offers_and_the_family_accepts(browser, live_region):
 
     # The family of that child accepts.
     with live_region["app"].app_context():
-        from regional_loket.care_requests.models import Application, Choice
+        from regional_loket.applications import Application
+        from regional_loket.care_requests.models import Choice
         from regional_loket.families.models import Guardian
 
         with tenant_scope(db.session, tenancy.get_tenant(db.session, "herent")):

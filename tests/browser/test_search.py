@@ -13,11 +13,12 @@ from werkzeug.datastructures import MultiDict
 
 from regional_loket.catalog import search
 from regional_loket.extensions import db
+from regional_loket.months import add_months, month_start
 
 pytestmark = pytest.mark.browser
 TODAY = date.today()
 # A child of about eight months today.
-BORN = search.add_months(search.month_start(TODAY), -8).replace(day=min(TODAY.day, 28))
+BORN = add_months(month_start(TODAY), -8).replace(day=min(TODAY.day, 28))
 
 
 def _plan(live_region):
@@ -27,7 +28,7 @@ def _plan(live_region):
     app = live_region["app"]
     with app.app_context():
         for offset in range(10):  # the child stays a baby (up to 17 months) in these months
-            month = search.add_months(search.month_start(TODAY), offset)
+            month = add_months(month_start(TODAY), offset)
             args = MultiDict([("gemeente", "herent"), ("nabij", "1"), ("geboortedatum", BORN.isoformat()),
                               ("maand", month.strftime("%Y-%m")), ("sorteer", "name")])
             query, problems = search.parse(args, session=db.session, today=TODAY, default_municipalities=("herent",))

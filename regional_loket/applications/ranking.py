@@ -21,10 +21,9 @@ from sqlalchemy import Text, cast, false, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 
-from ..care_requests.models import Application, Status
-from .models import PriorityPolicy
-
-WAITING = (Status.SUBMITTED, Status.IN_REVIEW, Status.WAITLISTED)
+from ..catalog import Location
+from .models import Application, PriorityPolicy
+from .vocabulary import WAITING
 
 CRITERIA = {
     "care_for_work": _l("opvang nodig voor werk, werk zoeken of opleiding"),
@@ -171,8 +170,6 @@ def explain(session: Session, application: Application, *, today: date | None = 
             policy: PriorityPolicy | None = None) -> Ranked | None:
     """This application's place in its list and why (bound tenant); None when not waiting.
     ``policy``: the one in force on ``today``, when the caller explains several at once."""
-    from ..catalog.models import Location
-
     location = session.get(Location, application.location_id)
     ranking = _Ranking(session, location, today or date.today(), policy)
     ranked, _row, statement = ranking.select(Application.start_month == application.start_month,

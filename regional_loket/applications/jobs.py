@@ -1,4 +1,4 @@
-"""Periodic provider work: offers past their deadline expire and give their place back.
+"""Periodic application work: offers past their deadline expire and give their place back.
 
 The scheduler enqueues ``expire_offers_everywhere``, which enqueues one ``expire_offers(slug)``
 per municipality: each job opens its own app context and binds that one tenant."""
@@ -13,6 +13,7 @@ from .. import jobs
 from ..database import utcnow
 from ..extensions import db
 from ..tenancy import services as tenancy_services
+from . import services
 
 
 def expire_offers(slug: str) -> int:
@@ -20,8 +21,6 @@ def expire_offers(slug: str) -> int:
 
 
 def expire_offers_now(app: Flask, slug: str, *, today: date | None = None) -> int:
-    from . import services
-
     with app.app_context():
         tenant = tenancy_services.get_tenant(db.session, slug)
         if tenant is None or tenant.is_archived:

@@ -1,0 +1,99 @@
+"""What staff and coordinators read about applications (the tenant bound): open and overdue
+counts, per-location summaries, the offers waiting for an answer, held places, the share of
+places for vulnerable families. The ranked lists are in ``ranking``.
+
+"Overdue" is defined here once: waiting for the provider's first answer (``AWAITING_ANSWER``)
+for longer than the municipality's response time, counted from submission.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from ..catalog import Location
+from .models import Application
+from .vocabulary import AWAITING_ANSWER, OPEN_STATUSES, WAITING, Status
+
+VULNERABLE = ("low_income", "single_parent", "foster_child")  # declarations that count as vulnerable
+
+
+def overdue_before(now: datetime, response_days: int) -> datetime:
+    """Submitted before this moment and still unanswered: overdue."""
+    return now - timedelta(days=response_days)
+
+
+def overdue_clause(now: datetime, response_days: int):
+    return and_(Application.status.in_(AWAITING_ANSWER), Application.submitted_at < overdue_before(now, response_days))
+
+
+def is_overdue(application: Application, now: datetime, response_days: int) -> bool:
+    return application.status in AWAITING_ANSWER and application.submitted_at < overdue_before(now, response_days)
+
+
+def open_counts(session: Session) -> dict[uuid.UUID, int]:
+    """Open applications per location."""
+    return dict(session.execute(
+        select(Application.location_id, func.count()).where(Application.status.in_(OPEN_STATUSES))
+        .group_by(Application.location_id)).all())
+
+
+def overdue_counts(session: Session, *, now: datetime, response_days: int) -> dict[uuid.UUID, int]:
+    """Overdue applications per location."""
+    return dict(session.execute(
+        select(Application.location_id, func.count()).where(overdue_clause(now, response_days))
+        .group_by(Application.location_id)).all())
+
+
+def location_summaries(session: Session, *, now: datetime, response_days: int) -> list:
+    """Every location with its open and overdue applications, by name, in one statement:
+    rows of (id, name, active, open, overdue)."""
+    return session.execute(
+        select(Location.id, Location.name, Location.active,
+               func.count(Application.id).filter(Application.status.in_(OPEN_STATUSES)),
+               func.count(Application.id).filter(overdue_clause(now, response_days)))
+        .outerjoin(Application, Application.location_id == Location.id)
+        .group_by(Location.id, Location.name, Location.active).order_by(Location.name)).all()
+
+
+def waiting_groups(session: Session, location) -> list:
+    """The location's waiting lists: rows of (start month, age group, size), in order."""
+    return session.execute(
+        select(Application.start_month, Application.age_group, func.count())
+        .where(Application.location_id == location.id, Application.status.in_(WAITING))
+        .group_by(Application.start_month, Application.age_group)
+        .order_by(Application.start_month, Application.age_group)).all()
+
+
+def open_offers(session: Session, location) -> list[Application]:
+    """The location's offers waiting for the family's answer, the nearest deadline first."""
+    return list(session.scalars(select(Application).where(
+        Application.location_id == location.id, Application.status == Status.OFFERED)
+        .order_by(Application.offer_deadline)))
+
+
+def held_places(session: Session, location) -> dict[tuple[date, str], int]:
+    """Places held by open offers, per month and age group."""
+    rows = session.execute(
+        select(Application.held_month, Application.held_age_group, func.count())
+        .where(Application.location_id == location.id, Application.status == Status.OFFERED,
+               Application.held_month.is_not(None))
+        .group_by(Application.held_month, Application.held_age_group))
+    return {(month, group): count for month, group, count in rows}
+
+
+def vulnerable_share(session: Session, location_ids: list | None, *, year: int) -> tuple[int, int]:
+    """(placements from vulnerable families, all placements) accepted this year: the 20 % norm
+    for locations with an income-related tariff. Vulnerable: low income, single parent or
+    foster child, as declared."""
+    query = select(Application).where(
+        Application.status == Status.ACCEPTED,
+        func.extract("year", Application.answered_at) == year)
+    if location_ids is not None:
+        query = query.where(Application.location_id.in_(location_ids))
+    placements = list(session.scalars(query))
+    vulnerable = sum(1 for a in placements if any(a.snapshot.get("declarations", {}).get(k) for k in VULNERABLE))
+    return vulnerable, len(placements)
