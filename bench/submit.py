@@ -69,10 +69,10 @@ from regional_loket.care_requests.models import CareRequest, Choice, RequestStat
 from regional_loket.catalog.models import CatalogLocation
 from regional_loket.database import utcnow
 from regional_loket.extensions import db
-from regional_loket.families import services as families
 from regional_loket.families.models import Child, Family
 from regional_loket.months import add_months, month_start
 from regional_loket.tenancy.models import Postcode, Tenant
+from tests.factories import make_child, make_family, make_request
 
 TARGET_MS = 60.0
 TODAY = date.today()
@@ -122,21 +122,17 @@ def prepare(app, world: World, rng: random.Random, choices: int) -> Draft:
     location_ids = [rng.choice(world.choosable[t]) for t in tenants]
     with app.app_context():
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        user = make_user(db.session, name=f"Ouder {last}")
-        family = families.ensure_family(db.session, user, language="nl")
+        user = make_user(db.session, name=f"Ouder {last}")  # one shared hash: cheap to build
         code, locality = rng.choice(world.postcodes)
-        families.update_details(db.session, family, street="Kerkstraat", number=str(rng.randint(1, 180)),
-                                postcode=code, locality=locality, phone=f"+32 470 {rng.randint(100000, 999999)}",
-                                needs_care_for_work=rng.random() < 0.8, single_parent=rng.random() < 0.15,
-                                low_income=rng.random() < 0.2)
-        child = families.add_child(db.session, family, first_name=first, last_name=last, birth_date=BORN,
-                                   due_date=None, national_number=national_number(rng), pepper=world.pepper,
-                                   today=TODAY)
-        care = services.draft(db.session, family, child, actor_id=user.id)
-        services.set_plan(care, child, start_date=START, flexibility_weeks=rng.choice([0, 2, 4]), care_plan=PLAN,
-                          keep_higher_choices=False, today=TODAY)
-        for location_id in location_ids:
-            services.add_choice(db.session, care, child, location_id)
+        _user, family = make_family(db.session, user=user, street="Kerkstraat", number=str(rng.randint(1, 180)),
+                                    postcode=code, locality=locality, phone=f"+32 470 {rng.randint(100000, 999999)}",
+                                    needs_care_for_work=rng.random() < 0.8, single_parent=rng.random() < 0.15,
+                                    low_income=rng.random() < 0.2)
+        child = make_child(db.session, family, first_name=first, last_name=last, birth_date=BORN,
+                           national_number=national_number(rng), pepper=world.pepper, today=TODAY)
+        care = make_request(db.session, family, child, locations=location_ids, submit=False, start_date=START,
+                            flexibility_weeks=rng.choice([0, 2, 4]), care_plan=PLAN, actor_id=user.id,
+                            today=TODAY)
         db.session.commit()
         return Draft(user.id, user.email, care.id, family.id, child.id, location_ids)
 
