@@ -5,7 +5,8 @@ answer depends only on the host, the URL, the language, the day and the catalog.
 those answers read sends ``NOTIFY catalog_changed`` when a writing transaction commits
 (migration ``shared_0007``), whichever process wrote it. One listener thread per worker
 process hears it and moves the *generation* on; a cached answer is only served for the
-generation it was made in.
+generation it was made in. The listener holds one direct connection per process
+(``DATABASE_LISTEN_URL``; a transaction-mode pooler cannot carry a LISTEN).
 
 While the listener is not connected the generation is unknown and the cache serves nothing:
 it is better slow than stale. What remains is the time the listener thread takes to get
@@ -30,6 +31,8 @@ from flask import Flask, current_app, make_response, request
 from flask_babel import get_locale
 from sqlalchemy.engine import make_url
 
+from ..database import sqlalchemy_url
+from ..settings import ConfigError
 from ..web import LANG_COOKIE
 
 log = logging.getLogger(__name__)
@@ -137,12 +140,25 @@ class AnswerCache:
         return len(self._entries)
 
 
+def listen_dsn(config) -> str:
+    """Where the listener connects: DATABASE_LISTEN_URL, else the app's own database.
+
+    A LISTEN lives in a server session, and a transaction-mode pooler (PgBouncer, RDS Proxy)
+    hands the server connection to another client once the statement is done: notifications
+    then go to whoever holds it, not to the listener, and the cache would serve stale answers
+    forever. Behind such a pooler this setting names PostgreSQL itself."""
+    url = config.get("DATABASE_LISTEN_URL") or config["DATABASE_URL"]
+    try:
+        parsed = make_url(sqlalchemy_url(url))
+    except ValueError as exc:  # sqlalchemy's ArgumentError is a ValueError too
+        raise ConfigError(f"DATABASE_LISTEN_URL is not a PostgreSQL URL: {exc}") from exc
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def init_app(app: Flask) -> None:
     max_bytes = int(app.config.get("SEARCH_CACHE_BYTES") or 0)
     if max_bytes > 0:
-        dsn = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).set(drivername="postgresql")
-        app.extensions["search_cache"] = AnswerCache(Generation(dsn.render_as_string(hide_password=False)),
-                                                     max_bytes)
+        app.extensions["search_cache"] = AnswerCache(Generation(listen_dsn(app.config)), max_bytes)
 
 
 def _anonymous() -> bool:
