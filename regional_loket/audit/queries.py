@@ -1,0 +1,131 @@
+"""Reading the audit log: the coordinator's filtered, paged list of the bound municipality
+(its schema, so another municipality's entries are simply not there), and a family's reads
+across every municipality for its data download."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from ..catalog import CatalogLocation
+from ..tenancy import AuditEntry
+from ..tenancy import services as tenancy_services
+from .services import Kind
+
+EXPORT_LIMIT = 10_000  # rows of one export; narrow the period for more
+# The region's civil time (config BABEL_DEFAULT_TIMEZONE): the day a family reads in its download.
+LOCAL_TIME = ZoneInfo("Europe/Brussels")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the list is narrowed to; None: not filtered. ``actor_ids`` empty: nobody (an
+    e-mail address that names no account)."""
+
+    actor_ids: tuple[uuid.UUID, ...] | None = None
+    family_id: uuid.UUID | None = None
+    action: str | None = None
+    kind: str | None = None
+    start: datetime | None = None  # from this moment on
+    end: datetime | None = None  # before this moment
+
+
+def _where(query, filters: Filters):
+    if filters.actor_ids is not None:
+        query = query.where(AuditEntry.actor_id.in_(filters.actor_ids) if filters.actor_ids else sa.false())
+    if filters.family_id is not None:
+        query = query.where(AuditEntry.family_id == filters.family_id)
+    if filters.action:
+        query = query.where(AuditEntry.action == filters.action)
+    if filters.kind:
+        query = query.where(AuditEntry.kind == filters.kind)
+    if filters.start is not None:
+        query = query.where(AuditEntry.at >= filters.start)
+    if filters.end is not None:
+        query = query.where(AuditEntry.at < filters.end)
+    return query
+
+
+def page(session: Session, filters: Filters, *, offset: int, limit: int) -> tuple[list[AuditEntry], int]:
+    """One page of the bound municipality's entries, newest first, and how many match."""
+    total = session.scalar(_where(select(func.count()).select_from(AuditEntry), filters))
+    rows = session.scalars(_where(select(AuditEntry), filters).order_by(AuditEntry.at.desc(), AuditEntry.id)
+                           .offset(offset).limit(limit)).all()
+    return list(rows), total or 0
+
+
+def entries(session: Session, filters: Filters, *, limit: int = EXPORT_LIMIT) -> list[AuditEntry]:
+    """Every matching entry (up to ``limit``), newest first: the export."""
+    return list(session.scalars(_where(select(AuditEntry), filters)
+                                .order_by(AuditEntry.at.desc(), AuditEntry.id).limit(limit)))
+
+
+def actions(session: Session) -> list[str]:
+    """The actions this municipality's log holds (the filter's choices)."""
+    return list(session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
+
+
+def count_since(session: Session, since: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.at >= since)) or 0
+
+
+# --- the family's download ---------------------------------------------------------------------
+
+
+def _log_of(schema: str):
+    """The audit table of one schema by its real name (a UNION over schemas cannot use the
+    placeholder: the translate map holds one schema per statement)."""
+    return sa.table("audit_log", sa.column("at", sa.DateTime(timezone=True)), sa.column("kind", sa.String),
+                    sa.column("actor_role", sa.String), sa.column("action", sa.String),
+                    sa.column("family_id", sa.Uuid), sa.column("detail", JSONB), schema=schema)
+
+
+def reads_of_family(session: Session, family_id: uuid.UUID) -> list[dict]:
+    """Who looked at the family's dossier or applications, in every municipality, newest
+    first: when, in which role, for which municipality and which location or organisation —
+    never the reader's name or address (decision: docs/ARCHITECTURE.md, "Audit"). One
+    statement over every tenant's log (a download is rare; each part uses the family index),
+    one for the locations' names."""
+    tenants = {t.id: t for t in tenancy_services.list_tenants(session)}
+    if not tenants:
+        return []
+    parts = []
+    for tenant in tenants.values():
+        log = _log_of(tenant.schema)
+        parts.append(select(sa.literal(tenant.id, sa.Uuid).label("tenant_id"), log.c.at, log.c.actor_role,
+                            log.c.action, log.c.detail)
+                     .where(log.c.family_id == family_id, log.c.kind == Kind.READ))
+    union = sa.union_all(*parts).subquery()
+    rows = session.execute(select(union).order_by(union.c.at.desc())).all()
+    location_ids = {uuid.UUID(row.detail["location_id"]) for row in rows
+                    if _is_uuid((row.detail or {}).get("location_id"))}
+    names = dict(session.execute(select(CatalogLocation.location_id, CatalogLocation.name)
+                                 .where(CatalogLocation.location_id.in_(location_ids)))
+                 .all()) if location_ids else {}
+    out = []
+    for row in rows:
+        detail = row.detail or {}
+        location = detail.get("location_id")
+        out.append({
+            "at": row.at.isoformat(), "date": row.at.astimezone(LOCAL_TIME).date().isoformat(),
+            "role": row.actor_role, "action": row.action,
+            "municipality": tenants[row.tenant_id].name,
+            "location": names.get(uuid.UUID(location)) if _is_uuid(location) else None,
+            "organisation": detail.get("organisation"),
+        })
+    return out
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:  # None, or a detail written by hand
+        return False
+    return True
