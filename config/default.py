@@ -23,7 +23,16 @@ DATABASE_POOL_SIZE = 5
 DATABASE_MAX_OVERFLOW = 10
 DATABASE_POOL_TIMEOUT = 30
 DATABASE_POOL_RECYCLE = None
-# Further SQLAlchemy engine options; entries here win over the DATABASE_POOL_* settings.
+# psycopg prepares a statement on the server once it has run this many times on a connection
+# (None: never). Behind a transaction-mode pooler (PgBouncer before 1.21, or without
+# max_prepared_statements; RDS Proxy) the next transaction may get another server connection,
+# which lacks the statement or has one of the same name: set it to None there.
+DATABASE_PREPARE_THRESHOLD = 5
+# The search cache's LISTEN needs a session of its own on the server, which a transaction-mode
+# pooler cannot give: behind one, point this at PostgreSQL directly (one connection per web
+# process). None: DATABASE_URL.
+DATABASE_LISTEN_URL = None
+# Further SQLAlchemy engine options; entries here win over the DATABASE_* settings above.
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 
@@ -130,6 +139,8 @@ RATELIMIT_LOGIN = "10 per minute;60 per hour"
 RATELIMIT_REGISTER = "5 per minute;20 per hour"
 RATELIMIT_RESET = "5 per minute;20 per hour"
 RATELIMIT_RESEND = "3 per minute;10 per hour"
+# Claim codes typed to take a dossier filed at the desk over (a 10-character code; see families).
+RATELIMIT_CLAIM = "5 per minute;20 per hour"
 
 # Browser sessions live in PostgreSQL; cookies are host-only, Secure in production.
 SESSION_COOKIE_SECURE = False

@@ -58,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
         accounts,
         admin,
         applications,
+        audit,
         care_requests,
         catalog,
         cli,
@@ -91,7 +92,7 @@ def create_app(config: dict | None = None) -> Flask:
     vocabulary.init_app(app)
     accounts.init_app(app)
     notifications.init_app(app)
-    for domain in (admin, coordinator, catalog, applications, care_requests, families, provider):
+    for domain in (admin, coordinator, catalog, applications, audit, care_requests, families, provider):
         domain.init_app(app)
     demo.init_app(app)
     i18n.init_app(app)

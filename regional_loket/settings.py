@@ -57,12 +57,16 @@ ALIASES = {
     "DATABASE_MAX_OVERFLOW": "DATABASE_MAX_OVERFLOW",
     "DATABASE_POOL_TIMEOUT": "DATABASE_POOL_TIMEOUT",
     "DATABASE_POOL_RECYCLE": "DATABASE_POOL_RECYCLE",
+    "DATABASE_PREPARE_THRESHOLD": "DATABASE_PREPARE_THRESHOLD",
+    "DATABASE_LISTEN_URL": "DATABASE_LISTEN_URL",
 }
 # LOKET_SERVER_NAME means the region's host too, for the same reason.
 PREFIXED_RENAMES = {"SERVER_NAME": "REGION_SERVER_NAME"}
 
 # Settings whose default (None) does not tell their type.
-TYPES = {"DATABASE_POOL_RECYCLE": int, "DATABASE_POOL_TIMEOUT": float}
+TYPES = {"DATABASE_POOL_RECYCLE": int, "DATABASE_POOL_TIMEOUT": float, "DATABASE_PREPARE_THRESHOLD": int}
+# Settings whose None means something (off) that the environment spells "none".
+NONE_ALLOWED = frozenset({"DATABASE_PREPARE_THRESHOLD"})
 
 # Shown masked by ``config check``: whole values (these, and any setting whose name ends in one
 # of SECRET_ENDINGS), and the password part of URLs.
@@ -83,7 +87,8 @@ def load(app: Flask, overrides: dict | None = None, environ: dict | None = None)
     app.config.from_pyfile(DEFAULTS_FILE)
     sources: dict[str, str] = {}
     for key, (var, raw) in _from_environment(app.config, environ).items():
-        app.config[key] = _convert(var, raw, app.config.get(key), TYPES.get(key))
+        none = key in NONE_ALLOWED and raw.strip().lower() == "none"
+        app.config[key] = None if none else _convert(var, raw, app.config.get(key), TYPES.get(key))
         sources[key] = var
     if overrides:
         app.config.update(overrides)
@@ -125,9 +130,13 @@ def load(app: Flask, overrides: dict | None = None, environ: dict | None = None)
                 raise ConfigError(f"{key} must be set in production (embedded servers are for development).")
 
 
+PSYCOPG_PREPARE_THRESHOLD = 5  # psycopg.Connection.prepare_threshold's default
+
+
 def engine_options(config) -> dict:
-    """SQLAlchemy's pool from the DATABASE_POOL_* settings; explicit SQLALCHEMY_ENGINE_OPTIONS
-    entries (a test's, say) win."""
+    """SQLAlchemy's pool from the DATABASE_POOL_* settings and psycopg's prepare threshold;
+    explicit SQLALCHEMY_ENGINE_OPTIONS entries (a test's, say) win, key by key within
+    ``connect_args`` too."""
     pool = {
         "pool_size": config["DATABASE_POOL_SIZE"],
         "max_overflow": config["DATABASE_MAX_OVERFLOW"],
@@ -135,7 +144,12 @@ def engine_options(config) -> dict:
     }
     if config.get("DATABASE_POOL_RECYCLE") is not None:
         pool["pool_recycle"] = config["DATABASE_POOL_RECYCLE"]
-    return {**pool, **(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
+    explicit = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(explicit.pop("connect_args", None) or {})
+    threshold = config.get("DATABASE_PREPARE_THRESHOLD", PSYCOPG_PREPARE_THRESHOLD)
+    if threshold != PSYCOPG_PREPARE_THRESHOLD:  # psycopg's own default needs no argument
+        connect_args.setdefault("prepare_threshold", threshold)
+    return {**pool, **({"connect_args": connect_args} if connect_args else {}), **explicit}
 
 
 # --- the environment -------------------------------------------------------------------------
@@ -272,6 +286,7 @@ _CHECKS = {
     "DATABASE_MAX_OVERFLOW": _at_least(0),
     "DATABASE_POOL_TIMEOUT": _at_least(0, number=(int, float)),
     "DATABASE_POOL_RECYCLE": _at_least(-1, optional=True),
+    "DATABASE_PREPARE_THRESHOLD": _at_least(0, optional=True),
     "SEARCH_CACHE_BYTES": _at_least(0),
     "NOTIFICATION_RETENTION_DAYS": _at_least(1),
     "SECRET_KEY_FALLBACKS": _key_list,

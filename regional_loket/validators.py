@@ -70,6 +70,24 @@ def normalise_http_url(text: str | None) -> str | None:
     return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path, parts.query, parts.fragment))
 
 
+def normalise_enterprise_number(text: str | None) -> str | None:
+    """A Belgian enterprise number (KBO/BCE) as ``0xxx.xxx.xxx``, or None. Dots, spaces and a
+    leading ``BE`` are allowed; an old nine-digit number gets its leading 0. The last two digits
+    are 97 minus the first eight modulo 97, so a typo is caught."""
+    if not isinstance(text, str):
+        return None
+    digits = re.sub(r"[\s.]", "", text.strip())
+    if digits[:2].upper() == "BE":
+        digits = digits[2:]
+    if len(digits) == 9:
+        digits = "0" + digits
+    if not re.fullmatch(r"[01][0-9]{9}", digits):
+        return None
+    if 97 - int(digits[:8]) % 97 != int(digits[8:]):
+        return None
+    return f"{digits[:4]}.{digits[4:7]}.{digits[7:]}"
+
+
 def safe_http_url(value) -> str | None:
     """For templates (``|safe_http_url``): the address to put in an ``href``, or None for
     anything that is not plain ``http(s)``."""
@@ -115,3 +133,10 @@ class HttpUrl(_Normalising):
 
     def normalise(self, text):
         return normalise_http_url(text)
+
+
+class EnterpriseNumber(_Normalising):
+    default_message = _l("Dit is geen geldig ondernemingsnummer: tien cijfers, bv. 0123.456.749.")
+
+    def normalise(self, text):
+        return normalise_enterprise_number(text)

@@ -214,6 +214,31 @@ def committed(_app, database_url, redis_url):
             db.engine.dispose()
 
 
+def require_pgbouncer() -> None:
+    """Skip without a pooler to run (Debian's pgbouncer, and the machine's PostgreSQL rather
+    than the embedded one); CI sets REQUIRE_PGBOUNCER, and fails instead."""
+    from . import pgbouncer
+
+    missing = ("pgbouncer is not installed (apt-get install pgbouncer)" if not pgbouncer.available()
+               else None if os.environ.get("TEST_DATABASE_URL")
+               else "TEST_DATABASE_URL is not set (the embedded PostgreSQL is not put behind a pooler)")
+    if missing:
+        if os.environ.get("REQUIRE_PGBOUNCER"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(database_url, tmp_path_factory):
+    """PgBouncer in transaction mode in front of the test PostgreSQL, for this session
+    (tests/pgbouncer.py); ``pgbouncer.url(database_url)`` is the test database through it."""
+    from .pgbouncer import PgBouncer
+
+    require_pgbouncer()
+    with PgBouncer(_admin_url(tmp_path_factory), tmp_path_factory.mktemp("pgbouncer")) as pooler:
+        yield pooler
+
+
 # --- statements --------------------------------------------------------------------------
 
 # Savepoints are the harness's (every session joins the test's transaction through them);

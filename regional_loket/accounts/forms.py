@@ -139,3 +139,11 @@ class DeleteAccountForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that changes something: only the CSRF token travels."""
+
+
+class NewStaffAccountForm(FlaskForm):
+    """An invited staff member's new account: the address is the invitation's (set
+    ``account_email`` so the password may not contain it)."""
+
+    name = _name_field()
+    password, confirm = _new_password_fields()

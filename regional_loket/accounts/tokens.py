@@ -26,6 +26,7 @@ MAX_AGE = {
     "unlock": timedelta(hours=24),
     "email": timedelta(days=1),
     "handover": timedelta(seconds=30),
+    "invite": timedelta(days=14),  # a provider staff invitation (accounts.invitations)
 }
 
 

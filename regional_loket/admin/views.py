@@ -13,8 +13,10 @@ from wtforms import SelectChoice
 from ..accounts import Role, User, can, require
 from ..accounts import services as account_services
 from ..accounts.forms import ConfirmForm
+from ..audit.web import record_act
+from ..catalog.picker import location_options
 from ..extensions import db
-from ..tenancy import Hosts, serves
+from ..tenancy import Hosts, Tenant, serves
 from ..tenancy import services as tenancy_services
 from ..web import register_back_office
 from .forms import GrantForm
@@ -67,24 +69,40 @@ def _user(user_id: uuid.UUID) -> User:
 def user(user_id: uuid.UUID):
     person = _user(user_id)
     tenants = tenancy_services.list_tenants(db.session, include_archived=False)
-    form = GrantForm()
+    form = GrantForm(tenant=request.args.get("gemeente", ""))
     form.tenant.choices = [SelectChoice("", "—")] + [SelectChoice(t.slug, t.name) for t in tenants]
-    if form.validate_on_submit():
-        tenant = tenancy_services.get_tenant(db.session, form.tenant.data) if form.tenant.data else None
+    # Choose the municipality, then its locations: the picker offers the chosen one's only.
+    chosen = next((t for t in tenants if t.slug == form.tenant.data), None)
+    form.locations.offer(location_options(db.session, chosen) if chosen else [])
+    staff = form.role.data == Role.PROVIDER_STAFF
+    form.locations.required = staff and chosen is not None
+    if "show_locations" not in request.form and form.validate_on_submit():
+        tenant = chosen if form.tenant.data else None
         try:
-            account_services.grant(db.session, person, form.role.data, tenant=tenant,
-                                   organisation=form.organisation.data or None)
+            if form.tenant.data and tenant is None:
+                raise ValueError(form.tenant.data)
+            membership = account_services.grant(
+                db.session, person, form.role.data, tenant=tenant, organisation=form.organisation.data or None,
+                location_ids=form.locations.data if staff else ())
         except ValueError:
             db.session.rollback()
             form.tenant.errors.append(
                 _("Coördinatoren en medewerkers horen bij een gemeente; de andere rollen niet."))
         else:
+            if tenant is not None:
+                _audit(tenant, "membership.grant", person, role=membership.role,
+                       locations=[str(i) for i in membership.location_ids])
             db.session.commit()
             flash(_("De rol is toegekend."), "success")
             return redirect(url_for("admin.user", user_id=person.id))
     names = {t.id: t.name for t in tenancy_services.list_tenants(db.session)}
     return render_template("admin/user.html", person=person, form=form, confirm=ConfirmForm(), tenant_names=names), \
         200 if not form.errors else 422
+
+
+def _audit(tenant, action: str, person: User, **detail) -> None:
+    """A change to a municipality's team goes into that municipality's audit log."""
+    record_act(db.session, tenant, action=action, subject=person.id, detail=detail, role=Role.ADMIN.value)
 
 
 @bp.route("/gebruikers/<uuid:user_id>/sessies-beeindigen", methods=["POST"])
@@ -122,8 +140,12 @@ def toggle_active(user_id: uuid.UUID):
 def remove_role(user_id: uuid.UUID, membership_id: uuid.UUID):
     person = _user(user_id)
     if ConfirmForm().validate_on_submit():
+        removed = next((m for m in person.memberships if m.id == membership_id), None)
+        removed = (removed.role, removed.tenant_id) if removed is not None else None
         try:
             account_services.remove_membership(db.session, person, membership_id)
+            if removed is not None and removed[1] is not None:
+                _audit(db.session.get(Tenant, removed[1]), "membership.remove", person, role=removed[0])
         except LookupError:
             abort(404)
         except account_services.LastAdminError as error:

@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from ..catalog import Location
+from ..listing import order
 from .models import Application
 from .vocabulary import AWAITING_ANSWER, OPEN_STATUSES, WAITING, Status
 
@@ -24,6 +25,11 @@ VULNERABLE = ("low_income", "single_parent", "foster_child")  # declarations tha
 def overdue_before(now: datetime, response_days: int) -> datetime:
     """Submitted before this moment and still unanswered: overdue."""
     return now - timedelta(days=response_days)
+
+
+def days_overdue(submitted_at: datetime, now: datetime, response_days: int) -> int:
+    """Whole days an overdue application is past the response time."""
+    return (overdue_before(now, response_days) - submitted_at).days
 
 
 def overdue_clause(now: datetime, response_days: int):
@@ -97,3 +103,29 @@ def vulnerable_share(session: Session, location_ids: list | None, *, year: int) 
     placements = list(session.scalars(query))
     vulnerable = sum(1 for a in placements if any(a.snapshot.get("declarations", {}).get(k) for k in VULNERABLE))
     return vulnerable, len(placements)
+
+
+# The overdue worklist's sort keys (``listing.order``): oldest first by default.
+OVERDUE_SORTS = {
+    "submitted": (Application.submitted_at, Application.id),
+    "location": (Location.name, Application.submitted_at, Application.id),
+    "start": (Application.start_month, Application.submitted_at, Application.id),
+}
+
+
+def overdue_applications(*, now: datetime, response_days: int, location_id: uuid.UUID | None = None,
+                         sort: str = "submitted", descending: bool = False):
+    """The statement of the overdue applications (the rule above) at the bound municipality's
+    locations, oldest first unless ``sort`` (a key of OVERDUE_SORTS) says otherwise: rows of
+    (id, location_id, location_name, submitted_at, status, start_month, age_group, first_name,
+    last_name)."""
+    child = Application.snapshot["child"]
+    statement = (
+        select(Application.id, Application.location_id, Location.name.label("location_name"),
+               Application.submitted_at, Application.status, Application.start_month, Application.age_group,
+               child["first_name"].astext.label("first_name"), child["last_name"].astext.label("last_name"))
+        .join(Location, Location.id == Application.location_id)
+        .where(overdue_clause(now, response_days)))
+    if location_id is not None:
+        statement = statement.where(Application.location_id == location_id)
+    return statement.order_by(*order(OVERDUE_SORTS.get(sort, OVERDUE_SORTS["submitted"]), descending=descending))

@@ -164,20 +164,21 @@ def cancel_offer(session: Session, tenant, application: Application, *, actor_id
 
 
 def accept(session: Session, tenant, application: Application, *, actor_id, actor_role: str, now: datetime,
-           today: date, version: int | None = None) -> Change:
-    """Accept an offer before its deadline; the place it holds stays taken."""
+           today: date, version: int | None = None, note: str | None = None) -> Change:
+    """Accept an offer before its deadline; the place it holds stays taken. ``note``: how the
+    family consented when someone acts for it (the desk, by phone), kept on the event."""
     def apply(row: Application) -> None:
         if row.offer_deadline and row.offer_deadline < today:
             raise LifecycleError(_l("De termijn om op dit aanbod te antwoorden is verstreken."), kind="status")
 
     return transition(session, tenant, application, "accept", actor_id=actor_id, actor_role=actor_role, now=now,
-                      version=version, apply=apply)
+                      version=version, text=note, apply=apply)
 
 
 def decline(session: Session, tenant, application: Application, *, actor_id, actor_role: str, now: datetime,
-            version: int | None = None) -> Change:
+            version: int | None = None, note: str | None = None) -> Change:
     return transition(session, tenant, application, "decline", actor_id=actor_id, actor_role=actor_role, now=now,
-                      version=version, apply=lambda row: _release_hold(session, row))
+                      version=version, text=note, apply=lambda row: _release_hold(session, row))
 
 
 def withdraw(session: Session, tenant, application: Application, *, actor_id, actor_role: str, now: datetime,
@@ -257,7 +258,8 @@ def message_from_family(session: Session, tenant, application: Application, *, t
 
 
 def change_plan(session: Session, tenant, application: Application, *, start_date: date, care_plan: dict,
-                reference_date: date | None, before: dict, actor_id, actor_role: str, now: datetime) -> Change:
+                reference_date: date | None, before: dict, actor_id, actor_role: str, now: datetime,
+                note: str | None = None) -> Change:
     """The family moved the start or changed the care plan: an open application follows — its
     start month, its age group at the new start (``reference_date``: the child's birth or due
     date) and the age in its snapshot, so the ranking and the place an offer takes are the
@@ -272,7 +274,7 @@ def change_plan(session: Session, tenant, application: Application, *, start_dat
             child["age_months_at_start"] = age_in_months(reference_date, start_date)
         application.snapshot = {**application.snapshot, **after, "child": child}
     return _record(session, tenant, application, EventKind.CHANGE, actor_id=actor_id, actor_role=actor_role,
-                   now=now, detail={"before": before, "after": after})
+                   now=now, text=note, detail={"before": before, "after": after})
 
 
 # --- erasure -------------------------------------------------------------------------------------

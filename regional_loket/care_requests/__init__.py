@@ -3,6 +3,7 @@ choice's application at its location is the ``applications`` package's."""
 
 from flask import Flask
 
+from ..audit import register_family_lookup
 from ..families import keep_family_data
 from .models import CareRequest, Choice, RequestStatus
 
@@ -19,3 +20,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(referrer.bp)
     # The family's download and erasure include its requests, without families importing them.
     keep_family_data(export=privacy.export_for_family, erase=privacy.erase_for_family)
+    # The audit log names the family of an application's request, without importing requests.
+    register_family_lookup(services.family_id_of)

@@ -13,6 +13,7 @@ request's status by the one rule (``request_status``) and tells the family what 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -243,7 +244,7 @@ def submit(session: Session, request: CareRequest, family: Family, child: Child,
               actor_role=actor_role, now=now)
     request.status, request.submitted_at, request.confirmed_at = RequestStatus.OPEN, now, now
     session.flush()
-    tell_family(session, family, "request_submitted", f"submitted:{request.id}",
+    tell_family(session, family, "request_submitted", f"submitted:{request.id}", actor_role=actor_role,
                 child=child.first_name, count=len(request.choices), url=request_url(request.id))
 
 
@@ -281,7 +282,8 @@ def add_to_open_request(session: Session, request: CareRequest, family: Family, 
           actor_role=actor_role, now=now)
     session.flush()
     location_name = session.scalar(select(CatalogLocation.name).where(CatalogLocation.location_id == location_id))
-    tell_family(session, family, "choice_added", f"added:{choice.id}", child=child.first_name,
+    tell_family(session, family, "choice_added", f"added:{choice.id}", actor_role=actor_role,
+                tenant=session.get(Tenant, choice.tenant_id), child=child.first_name,
                 location=location_name, url=request_url(request.id))
     return choice
 
@@ -305,8 +307,31 @@ def request_url(request_id: uuid.UUID) -> str:
     return portal_url(None, "requests.detail", request_id=request_id)
 
 
-def tell_family(session: Session, family: Family, template: str, key: str, **data) -> None:
-    """One e-mail per guardian with an address, in the family's language."""
+# Who hears the news of a family that no one can mail (filed at a desk without an e-mail
+# address): the desk's call list registers here (``coordinator``, which this package does not
+# import). Like ``applications.listen``: kept per process, registering twice is harmless.
+Unreachable = Callable[..., None]
+_unreachable: list[Unreachable] = []
+
+
+def when_unreachable(handler: Unreachable) -> Unreachable:
+    """Have ``handler(session, family, template=…, key=…, data=…, tenant=…, actor_role=…)`` take
+    the news ``tell_family`` cannot mail, in the caller's transaction."""
+    if handler not in _unreachable:
+        _unreachable.append(handler)
+    return handler
+
+
+def tell_family(session: Session, family: Family, template: str, key: str, *, tenant: Tenant | None = None,
+                actor_role: str | None = None, **data) -> None:
+    """One e-mail per guardian with an address, in the family's language. A family without any
+    address is told by phone instead: the news goes to the ``when_unreachable`` handlers (the
+    desk's call list) with ``tenant``, the municipality of the application it is about, and
+    ``actor_role``, who caused it."""
+    if not will_be_mailed(family):
+        for handler in _unreachable:
+            handler(session, family, template=template, key=key, data=data, tenant=tenant, actor_role=actor_role)
+        return
     for guardian in family.guardians:
         if guardian.email:
             notify(session, recipient_email=guardian.email, recipient_user_id=guardian.user_id,
@@ -386,6 +411,13 @@ def request_status(request: CareRequest) -> str:
     return RequestStatus.WITHDRAWN
 
 
+def family_id_of(session: Session, request_id: uuid.UUID):
+    """The family a request belongs to (the audit log's lookup: an application names its
+    request only); None when the request is gone."""
+    care = session.get(CareRequest, request_id)  # usually in the identity map already
+    return care.family_id if care is not None else None
+
+
 @listen
 def _follow(session: Session, change: Change) -> None:
     """After every application change: the family's mirror follows, the request's status
@@ -412,21 +444,24 @@ def _tell(session: Session, choice: Choice, change: Change, news) -> None:
     application = change.application
     # Keyed on the event: a message after a status mail is news of its own (the version does
     # not move for a message, so a key on it swallowed the second mail).
+    # ``news``: the change's name, so the call list can say it in the family's language later.
     tell_family(
-        session, family, "application_update", f"update:{change.event.id}",
-        child=application.snapshot["child"]["first_name"], location=location.name, status=str(news),
-        url=request_url(care.id))
+        session, family, "application_update", f"update:{change.event.id}", tenant=change.tenant,
+        actor_role=change.actor_role, child=application.snapshot["child"]["first_name"], location=location.name,
+        status=str(news), news=change.name, url=request_url(care.id))
 
 
 def accept(session: Session, request: CareRequest, family: Family, choice: Choice, *, actor_id, now: datetime,
-           today: date, actor_role: str = ActorRole.FAMILY) -> list[Choice]:
+           today: date, actor_role: str = ActorRole.FAMILY, note: str | None = None) -> list[Choice]:
     """Accept an offer. The family's other open applications are withdrawn in the same
     transaction — or, with "keep my higher-ranked choices open", only the lower ones; a higher
-    choice accepted later releases the lower place. Returns the choices withdrawn."""
+    choice accepted later releases the lower place. Returns the choices withdrawn.
+    ``actor_role``/``note``: who acts for the family, with what consent (the desk, by phone) —
+    the same for ``decline``, ``withdraw``, ``withdraw_request`` and ``change_plan``."""
     loaded = load_application(session, choice)
     with _refused():
         applications.accept(session, loaded.tenant, loaded.application, actor_id=actor_id, actor_role=actor_role,
-                            now=now, today=today)
+                            now=now, today=today, note=note)
     withdrawn = []
     for other in request.choices:
         if other.id == choice.id or other.application_id is None:
@@ -443,8 +478,8 @@ def accept(session: Session, request: CareRequest, family: Family, choice: Choic
         applications.withdraw(session, other_loaded.tenant, other_loaded.application, actor_id=actor_id,
                               actor_role=ActorRole.SYSTEM, now=now, note=note)
         withdrawn.append(other)
-    tell_family(session, family, "offer_accepted", f"accepted:{choice.application_id}",
-                withdrawn=len(withdrawn), url=request_url(request.id))
+    tell_family(session, family, "offer_accepted", f"accepted:{choice.application_id}", tenant=loaded.tenant,
+                actor_role=actor_role, withdrawn=len(withdrawn), url=request_url(request.id))
     return withdrawn
 
 
@@ -458,31 +493,35 @@ def accept_for_family(session: Session, tenant: Tenant, application: Application
     return accept(session, care, family, choice, actor_id=actor_id, now=now, today=today, actor_role=actor_role)
 
 
-def decline(session: Session, family: Family, choice: Choice, *, actor_id, now: datetime) -> None:
+def decline(session: Session, family: Family, choice: Choice, *, actor_id, now: datetime,
+            actor_role: str = ActorRole.FAMILY, note: str | None = None) -> None:
     loaded = load_application(session, choice)
     with _refused():
         applications.decline(session, loaded.tenant, loaded.application, actor_id=actor_id,
-                             actor_role=ActorRole.FAMILY, now=now)
+                             actor_role=actor_role, now=now, note=note)
 
 
-def withdraw(session: Session, request: CareRequest, choice: Choice, *, actor_id, now: datetime) -> None:
+def withdraw(session: Session, request: CareRequest, choice: Choice, *, actor_id, now: datetime,
+             actor_role: str = ActorRole.FAMILY, note: str | None = None) -> None:
     """Withdraw one choice (an open application or an accepted place); the request's status
     follows through ``_follow``."""
     loaded = load_application(session, choice)
     with _refused():
         applications.withdraw(session, loaded.tenant, loaded.application, actor_id=actor_id,
-                              actor_role=ActorRole.FAMILY, now=now)
+                              actor_role=actor_role, now=now, note=note)
 
 
-def withdraw_request(session: Session, request: CareRequest, *, actor_id, now: datetime) -> None:
+def withdraw_request(session: Session, request: CareRequest, *, actor_id, now: datetime,
+                     actor_role: str = ActorRole.FAMILY, note: str | None = None) -> None:
     """Withdraw every choice still running: the request ends withdrawn (``request_status``)."""
     for choice in request.choices:
         if choice.application_id and choice.status in ACTIVE:
-            withdraw(session, request, choice, actor_id=actor_id, now=now)
+            withdraw(session, request, choice, actor_id=actor_id, now=now, actor_role=actor_role, note=note)
 
 
 def change_plan(session: Session, request: CareRequest, child: Child, *, start_date: date, care_plan: dict,
-                actor_id, now: datetime, today: date) -> None:
+                actor_id, now: datetime, today: date, actor_role: str = ActorRole.FAMILY,
+                note: str | None = None) -> None:
     """Change start date or care plan; open applications follow, and their history says so."""
     check_plan(child, start_date, care_plan, today=today)
     before = {"start_date": request.start_date.isoformat(), "care_plan": dict(request.care_plan)}
@@ -492,7 +531,7 @@ def change_plan(session: Session, request: CareRequest, child: Child, *, start_d
             loaded = load_application(session, choice)
             applications.change_plan(session, loaded.tenant, loaded.application, start_date=start_date,
                                      care_plan=care_plan, reference_date=child.reference_date, before=before,
-                                     actor_id=actor_id, actor_role=ActorRole.FAMILY, now=now)
+                                     actor_id=actor_id, actor_role=actor_role, now=now, note=note)
 
 
 def confirm(request: CareRequest, *, now: datetime) -> None:
@@ -502,7 +541,8 @@ def confirm(request: CareRequest, *, now: datetime) -> None:
     request.status = RequestStatus.OPEN
 
 
-def message(session: Session, choice: Choice, text: str, *, actor_id, now: datetime) -> None:
+def message(session: Session, choice: Choice, text: str, *, actor_id, now: datetime,
+            actor_role: str = ActorRole.FAMILY) -> None:
     text = (text or "").strip()
     if not text:
         raise RequestError(_l("Schrijf een bericht."), "text")
@@ -510,7 +550,7 @@ def message(session: Session, choice: Choice, text: str, *, actor_id, now: datet
         raise RequestError(_l("Een bericht heeft hoogstens 2000 tekens."), "text")
     loaded = load_application(session, choice)
     applications.message_from_family(session, loaded.tenant, loaded.application, text=text, actor_id=actor_id,
-                                     actor_role=ActorRole.FAMILY, now=now)
+                                     actor_role=actor_role, now=now)
 
 
 def queue_positions(session: Session, request: CareRequest, *, loaded: dict[uuid.UUID, Loaded] | None = None,
@@ -538,3 +578,24 @@ def queue_positions(session: Session, request: CareRequest, *, loaded: dict[uuid
                 if ranked is not None:
                     positions[one.choice.id] = (ranked.position, ranked.explanation)
     return positions
+
+
+# --- what the desk reads of a family's requests (the coordinator's intake pages) ---------------
+
+
+def requests_of_family(session: Session, family_id: uuid.UUID) -> list[CareRequest]:
+    """The family's submitted requests, newest first (drafts belong to the wizard)."""
+    return list(session.scalars(select(CareRequest).where(
+        CareRequest.family_id == family_id, CareRequest.status != RequestStatus.DRAFT)
+        .order_by(CareRequest.created_at.desc())))
+
+
+def choice_locations(session: Session, requests) -> dict[uuid.UUID, tuple[str, str]]:
+    """(location name, municipality name) by location id, for the choices of these requests."""
+    ids = {c.location_id for care in requests for c in care.choices}
+    if not ids:
+        return {}
+    rows = session.execute(select(CatalogLocation.location_id, CatalogLocation.name, Tenant.name)
+                           .join(Tenant, Tenant.id == CatalogLocation.tenant_id)
+                           .where(CatalogLocation.location_id.in_(ids)))
+    return {location_id: (name, municipality) for location_id, name, municipality in rows}

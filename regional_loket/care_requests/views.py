@@ -21,8 +21,10 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from .. import audit
 from ..accounts import Role, require
 from ..accounts.forms import ConfirmForm
+from ..audit.web import record_view
 from ..catalog import CatalogLocation
 from ..catalog.search import iso_date
 from ..database import utcnow
@@ -73,12 +75,14 @@ def _family() -> Family:
 
 
 def _actor_role(family: Family) -> str:
-    return "family" if families.is_guardian(family, current_user.id) else "referrer"
+    """Who acts, as the history records it: the family, a referrer or the municipality's desk
+    (``families.acting_role``; the pages reached here passed ``may_act_for``)."""
+    return families.acting_role(current_user, family) or "family"
 
 
 def _acting_for(family: Family) -> bool:
-    """True when the user files for a family that is not their own (a referrer): the wizard's
-    templates and forms then speak about "the family" and "the child", not "you"."""
+    """True when the user files for a family that is not their own (a referrer, the desk): the
+    wizard's templates and forms then speak about "the family" and "the child", not "you"."""
     return not families.is_guardian(family, current_user.id)
 
 
@@ -320,7 +324,7 @@ def pick():
     if location is None:
         abort(404)
     own = families.family_of(db.session, current_user.id)
-    acting = [f.id for f in families.families_filed_by(db.session, current_user)] + ([own.id] if own else [])
+    acting = [f.id for f in families.families_acting_for(db.session, current_user)] + ([own.id] if own else [])
     candidates = list(db.session.scalars(select(CareRequest).where(
         CareRequest.family_id.in_(acting), CareRequest.status.in_((RequestStatus.DRAFT, RequestStatus.OPEN)))
         .order_by(CareRequest.created_at.desc()))) if acting else []
@@ -380,7 +384,10 @@ def family_details(request_id: uuid.UUID):
                 locality=form.locality.data, phone=form.phone.data, needs_care_for_work=form.needs_care_for_work.data,
                 single_parent=form.single_parent.data, low_income=form.low_income.data)
             families.set_sibling_locations(child, [uuid.UUID(v) for v in form.siblings.data or []], among=chosen)
-            families.record_consent(family, "share_with_chosen_locations", user_id=current_user.id, now=utcnow())
+            # Recorded for the family by a referrer or the desk: as it consented when it was filed.
+            filed = families.filing_consent(family) if _acting_for(family) else None
+            families.record_consent(family, "share_with_chosen_locations", user_id=current_user.id, now=utcnow(),
+                                    method=filed.method if filed else None)
             db.session.commit()
         except families.FamilyError as error:
             db.session.rollback()
@@ -431,6 +438,8 @@ def _refused_as_duplicate(care: CareRequest, family: Family, error: services.Req
     owner = db.session.get(Family, existing.family_id) if existing is not None else None
     if owner is not None and families.may_act_for(current_user, owner):
         return redirect(url_for("requests.detail", request_id=existing.id))
+    if _actor_role(family) == "desk":  # the desk's own pages are on its municipal host: start over here
+        return redirect(url_for("requests.new", gezin=family.id))
     return redirect(url_for("referrer.home" if _acting_for(family) else "requests.overview"))
 
 
@@ -439,7 +448,16 @@ def _refused_as_duplicate(care: CareRequest, family: Family, error: services.Req
 def received(request_id: uuid.UUID):
     care, family, child = _own_request(request_id)
     return render_template("requests/received.html", care=care, child=child, locations=_locations(care),
-                           acting_for=_acting_for(family), mailed=services.will_be_mailed(family))
+                           acting_for=_acting_for(family), mailed=services.will_be_mailed(family),
+                           desk=_desk_link(family))
+
+
+def _desk_link(family: Family) -> str | None:
+    """For the desk: back to the family's page on its municipality's host (summary, claim code)."""
+    if _actor_role(family) != "desk":
+        return None
+    return switch_url(db.session.get(Tenant, family.desk_tenant_id), "coordinator.intake_family",
+                      family_id=family.id)
 
 
 # --- following and answering -----------------------------------------------------------------
@@ -454,11 +472,23 @@ def detail(request_id: uuid.UUID):
     loaded = services.load_applications(db.session, care.choices)  # per municipality, not per choice
     applications = {choice_id: one.application for choice_id, one in loaded.items()}
     positions = services.queue_positions(db.session, care, loaded=loaded, today=today())
-    return render_template("requests/detail.html", care=care, child=child, locations=_locations(care),
+    acting_for = _acting_for(family)
+    if acting_for:  # a referrer (or the desk) reads the family's applications: each municipality's log says so
+        role = Role.REFERRER if _actor_role(family) == "referrer" else Role.COORDINATOR
+        # Whose eyes, for the family's download: the organisation, or the desk's municipality.
+        desk = db.session.get(Tenant, family.desk_tenant_id) if role == Role.COORDINATOR and family.desk_tenant_id else None
+        detail = {"organisation": family.referrer_organisation if desk is None else desk.name}
+        for tenant in {one.tenant.id: one.tenant for one in loaded.values()}.values():
+            record_view(db.session, tenant, action=audit.Action.VIEW_REQUEST, subject=care.id, family_id=family.id,
+                        role=role, detail=detail)
+    page = render_template("requests/detail.html", care=care, child=child, locations=_locations(care),
                            applications=applications, positions=positions, form=ConfirmForm(),
-                           message_form=forms.MessageForm(), today=today(), acting_for=_acting_for(family),
+                           message_form=forms.MessageForm(), today=today(), acting_for=acting_for,
                            max_choices=services.max_choices(db.session),
                            search=switch_url(None, "catalog.search_page", **_search_for(care, family, child)))
+    if acting_for:
+        db.session.commit()
+    return page
 
 
 def _act(request_id: uuid.UUID, choice_id: uuid.UUID | None, action):
@@ -482,7 +512,7 @@ def _act(request_id: uuid.UUID, choice_id: uuid.UUID | None, action):
 def accept(request_id: uuid.UUID, choice_id: uuid.UUID):
     def action(care, family, child, choice):
         withdrawn = services.accept(db.session, care, family, choice, actor_id=current_user.id, now=utcnow(),
-                                    today=today())
+                                    today=today(), actor_role=_actor_role(family))
         return ngettext("U aanvaardde de plaats. %(num)s andere aanvraag werd ingetrokken.",
                         "U aanvaardde de plaats. %(num)s andere aanvragen werden ingetrokken.", len(withdrawn))
 
@@ -493,7 +523,8 @@ def accept(request_id: uuid.UUID, choice_id: uuid.UUID):
 @require(*FAMILY_SIDE)
 def decline(request_id: uuid.UUID, choice_id: uuid.UUID):
     def action(care, family, child, choice):
-        services.decline(db.session, family, choice, actor_id=current_user.id, now=utcnow())
+        services.decline(db.session, family, choice, actor_id=current_user.id, now=utcnow(),
+                         actor_role=_actor_role(family))
         return _("U weigerde het aanbod.")
 
     return _act(request_id, choice_id, action)
@@ -503,7 +534,8 @@ def decline(request_id: uuid.UUID, choice_id: uuid.UUID):
 @require(*FAMILY_SIDE)
 def withdraw(request_id: uuid.UUID, choice_id: uuid.UUID):
     def action(care, family, child, choice):
-        services.withdraw(db.session, care, choice, actor_id=current_user.id, now=utcnow())
+        services.withdraw(db.session, care, choice, actor_id=current_user.id, now=utcnow(),
+                          actor_role=_actor_role(family))
         return _("De aanvraag bij deze locatie is ingetrokken.")
 
     return _act(request_id, choice_id, action)
@@ -513,7 +545,8 @@ def withdraw(request_id: uuid.UUID, choice_id: uuid.UUID):
 @require(*FAMILY_SIDE)
 def withdraw_all(request_id: uuid.UUID):
     def action(care, family, child, choice):
-        services.withdraw_request(db.session, care, actor_id=current_user.id, now=utcnow())
+        services.withdraw_request(db.session, care, actor_id=current_user.id, now=utcnow(),
+                                  actor_role=_actor_role(family))
         return _("Uw aanvraag is ingetrokken bij alle locaties.")
 
     return _act(request_id, None, action)
@@ -539,7 +572,8 @@ def send_message(request_id: uuid.UUID, choice_id: uuid.UUID):
         flash(form.errors.get("text", [_("Schrijf een bericht.")])[0], "error")
         return redirect(url_for("requests.detail", request_id=request_id))
     try:
-        services.message(db.session, choice, form.text.data, actor_id=current_user.id, now=utcnow())
+        services.message(db.session, choice, form.text.data, actor_id=current_user.id, now=utcnow(),
+                         actor_role=_actor_role(family))
         db.session.commit()
     except services.RequestError as error:
         db.session.rollback()
@@ -559,7 +593,8 @@ def change(request_id: uuid.UUID):
     if form.validate_on_submit():
         try:
             services.change_plan(db.session, care, child, start_date=form.start_date.data, care_plan=form.care_plan(),
-                                 actor_id=current_user.id, now=utcnow(), today=today())
+                                 actor_id=current_user.id, now=utcnow(), today=today(),
+                                 actor_role=_actor_role(family))
             db.session.commit()
         except services.RequestError as error:
             db.session.rollback()

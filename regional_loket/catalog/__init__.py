@@ -8,11 +8,12 @@ from .models import (
     CatalogAvailability,
     CatalogLocation,
     Location,
+    Organiser,
     Tariff,
 )
 
 __all__ = ["AgeGroup", "Availability", "CatalogAvailability", "CatalogLocation", "Kind", "Location",
-           "Tariff", "init_app"]
+           "Organiser", "Tariff", "init_app"]
 
 
 def init_app(app: Flask) -> None:

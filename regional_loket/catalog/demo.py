@@ -18,7 +18,7 @@ from ..months import add_months, month_start
 from ..tenancy import services as tenancy_services
 from ..tenancy import tenant_scope
 from ..vocabulary import Kind, age_groups_of_kind
-from .models import Availability, Location, Tariff
+from .models import Availability, Location, Organiser, Tariff
 
 GROUP_NAMES = ["De Zonnebloem", "Het Kabouterhuis", "De Speelvogel", "Klein Duimpje", "De Rups", "Het Nestje",
                "De Regenboog", "Pim & Pom", "De Kleine Beer", "Hummeltjes", "De Boomhut", "Zonnestraal",
@@ -110,6 +110,10 @@ def load(session, definitions, echo) -> None:
             count = 30 if definition.slug == "leuven" else random.Random(definition.slug).randint(10, 20)
             locations = build_locations(definition.slug, definition.name, definition.postcodes,
                                         definition.streets, count, today)
+            organisers: dict[str, Organiser] = {}
+            for location in locations:  # the organisers as records, one per name
+                location.organiser_record = organisers.setdefault(location.organiser,
+                                                                  Organiser(name=location.organiser))
             session.add_all(locations)
             session.flush()
             created += len(locations)

@@ -67,9 +67,32 @@ class LocationFacts:
     description: Mapped[dict] = mapped_column(JSONB, default=dict)
     accepts_online: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When staff last saved the free-places grid (unchanged counts too: they confirmed them);
+    # families see it, the desk chases stale ones. None: never since this was recorded.
+    free_places_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 MIRRORED = tuple(name for name in LocationFacts.__annotations__)
+
+
+class Organiser(UUIDKey, Timestamps, db.Model):
+    """Who runs locations (an association, a company, the municipality itself). A location
+    belongs to at most one; its name is copied onto the location's ``organiser`` text, which the
+    catalog mirrors and search reads."""
+
+    __tablename__ = "organisers"
+    __table_args__ = (
+        UniqueConstraint("enterprise_number"),  # NULLs (no number given) do not collide
+        {"schema": TENANT_PLACEHOLDER},
+    )
+
+    name: Mapped[str] = mapped_column(String(160))
+    # KBO/BCE number as 0xxx.xxx.xxx (checked with its modulo-97 check digits).
+    enterprise_number: Mapped[str | None] = mapped_column(String(12))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+
+    locations: Mapped[list[Location]] = relationship(back_populates="organiser_record", order_by="Location.name")
 
 
 class Location(LocationFacts, UUIDKey, Timestamps, db.Model):
@@ -91,6 +114,10 @@ class Location(LocationFacts, UUIDKey, Timestamps, db.Model):
     # The provider's own priority criteria, after the region's: [{"code": "staff_child",
     # "label": "kind van een personeelslid"}]. Staff mark them per application (its flags).
     extra_criteria: Mapped[list[dict]] = mapped_column(JSONB, default=list)
+    # No ON DELETE: an organiser with locations cannot be deleted (catalog.services says so).
+    organiser_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey(f"{TENANT_PLACEHOLDER}.organisers.id"), index=True)
+    organiser_record: Mapped[Organiser | None] = relationship(back_populates="locations")
 
     availability: Mapped[list[Availability]] = relationship(
         back_populates="location", cascade="all, delete-orphan", order_by="[Availability.month, Availability.age_group]"

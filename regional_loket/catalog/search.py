@@ -383,7 +383,7 @@ def _conditions(search: Search, *, today: date, scope: tuple[str, ...], text_que
 # carried through the sort of every matching row.
 _SHOWN = ("location_id", "name", "organiser", "kind", "street", "number", "postcode", "locality", "lat", "lon",
           "licensed_places", "min_age_months", "max_age_months", "opens_at", "closes_at", "languages", "tariff",
-          "day_price", "special_care", "accepts_online", "description")
+          "day_price", "special_care", "accepts_online", "description", "free_places_updated_at")
 
 
 def run(session: Session, search: Search, *, today: date, per_page: int = PER_PAGE) -> Result:

@@ -6,6 +6,15 @@ __all__ = ["init_app"]
 
 
 def init_app(app: Flask) -> None:
-    from . import views
+    from . import (
+        audit,  # noqa: F401 — the municipality's audit log (/beheer/audit) on views.bp
+        calls,  # noqa: F401 — the call list's and the family's routes; the call list hears news
+        intake,  # noqa: F401 — assisted intake: dossiers for families without e-mail, claim codes
+        offer,  # noqa: F401 — registers the offer's routes on views.bp
+        settings,  # noqa: F401 — registers the municipality's settings pages on views.bp
+        staff,  # noqa: F401 — registers the provider staff pages on views.bp
+        views,
+        worklists,  # noqa: F401 — registers the worklists' routes on views.bp
+    )
 
     app.register_blueprint(views.bp)

@@ -15,6 +15,7 @@ from ..database import utcnow
 from ..extensions import db
 from ..tenancy import Hosts, serves
 from ..web import register_back_office
+from . import call_list
 
 bp = Blueprint("coordinator", __name__, url_prefix="/beheer", template_folder="templates")
 serves(bp, Hosts.MUNICIPALITY)
@@ -35,4 +36,5 @@ def dashboard():
     rows = queries.location_summaries(db.session, now=utcnow(), response_days=g.tenant.settings.response_days)
     vulnerable, placements = queries.vulnerable_share(db.session, None, year=today.year)
     return render_template("coordinator/dashboard.html", members=members, rows=rows, vulnerable=vulnerable,
-                           placements=placements, response_days=g.tenant.settings.response_days)
+                           placements=placements, response_days=g.tenant.settings.response_days,
+                           calls_open=call_list.open_count(db.session))

@@ -14,6 +14,13 @@ class InviteForm(FlaskForm):
         EmailAddress()])
 
 
+class ClaimForm(FlaskForm):
+    code = StringField(_l("Code van het loket"), validators=[
+        DataRequired(_l("Vul de code in die u van het loket kreeg.")), Length(max=40, message=_l("Hoogstens 40 tekens."))],
+        description=_l("10 letters en cijfers, bv. ABCDE-FGH23. Hoofdletters of streepjes maken niet uit."),
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"})
+
+
 class EraseForm(FlaskForm):
     current = PasswordField(_l("Uw wachtwoord"), validators=[InputRequired(_l("Vul uw wachtwoord in."))],
                             render_kw={"autocomplete": "current-password"})

@@ -34,6 +34,9 @@ class Family(UUIDKey, Timestamps, db.Model):
     low_income: Mapped[bool] = mapped_column(Boolean, default=False)  # below the yearly threshold
     # Filed by a referrer (toeleider) with the family's consent.
     referrer_organisation: Mapped[str | None] = mapped_column(String(160))
+    # Filed at a municipality's desk (assisted intake): that desk's coordinators act for it.
+    desk_tenant_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey(f"{SHARED_SCHEMA}.tenants.id", ondelete="SET NULL"), index=True)
 
     guardians: Mapped[list[Guardian]] = relationship(
         back_populates="family", cascade="all, delete-orphan", order_by="Guardian.created_at")
@@ -98,6 +101,26 @@ class Consent(UUIDKey, db.Model):
     given_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     given_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     note: Mapped[str | None] = mapped_column(Text)
+    # How it was given when someone recorded it for the family: in_person, phone, paper.
+    method: Mapped[str | None] = mapped_column(String(20))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     family: Mapped[Family] = relationship(back_populates="consents")
+
+
+class ClaimCode(UUIDKey, db.Model):
+    """A code handed to a family filed at the desk, with which a parent's account takes the
+    dossier over. Only its SHA-256 is kept (the code is printed once, on the summary); it
+    expires and works once."""
+
+    __tablename__ = "claim_codes"
+    __table_args__ = {"schema": SHARED_SCHEMA}
+
+    family_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey(f"{SHARED_SCHEMA}.families.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    used_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ..audit import queries as audit_queries
 from ..notifications import Notification
 from .models import Family
 
@@ -53,11 +54,15 @@ def export(session: Session, family: Family) -> dict:
                       "due_date": iso(c.due_date), "national_number": "stored only as a one-way digest"
                       if c.national_number_digest else None, "foster_child": c.foster_child,
                       "extra_care_needs": c.extra_care_needs} for c in family.children],
-        "consents": [{"purpose": c.purpose, "given_at": iso(c.given_at), "withdrawn_at": iso(c.withdrawn_at)}
+        "consents": [{"purpose": c.purpose, "given_at": iso(c.given_at), "method": c.method,
+                      "withdrawn_at": iso(c.withdrawn_at)}
                      for c in family.consents],
     }
     for exporter in _exporters:
         out.update(exporter(session, family))  # e.g. "requests"
+    # Who looked at the dossier or its applications, in every municipality (role, municipality,
+    # location or organisation, date; never the reader's own name or address).
+    out["seen_by"] = audit_queries.reads_of_family(session, family.id)
     out["emails"] = [{"to": n.recipient_email, "template": n.template, "created_at": iso(n.created_at),
                       "state": n.state}
                      for n in session.scalars(select(Notification).where(

@@ -71,6 +71,26 @@ def accept(guardian_id: uuid.UUID):
     return render_template("families/accept.html", guardian=guardian)
 
 
+@bp.route("/overnemen", methods=["GET", "POST"])
+@require(Role.PARENT)
+def claim():
+    """A family filed at a municipality's desk takes its dossier over with the code on its
+    summary: this account becomes its guardian and follows its requests (rate limited)."""
+    form = forms.ClaimForm()
+    if form.validate_on_submit():
+        try:
+            services.claim_family(db.session, current_user, form.code.data, now=utcnow())
+            db.session.commit()
+        except services.FamilyError as error:
+            db.session.rollback()
+            form.code.errors.append(str(error.message))
+        else:
+            flash(_("Het dossier van uw gezin staat nu in uw account: hier ziet u de aanvragen en hun verloop."),
+                  "success")
+            return redirect(url_for("requests.overview"))
+    return render_template("families/claim.html", form=form), 422 if form.errors else 200
+
+
 @bp.route("/gegevens")
 @require(Role.PARENT)
 def my_data():

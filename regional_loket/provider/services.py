@@ -6,7 +6,7 @@ criteria, recording an acceptance given by phone, the waiting-list export.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -51,9 +51,11 @@ def criterion_code(label: str) -> str:
 # --- free places, profile, figures --------------------------------------------------------------
 
 
-def set_free_places(session: Session, location: Location, totals: dict[tuple[date, str], int]) -> int:
+def set_free_places(session: Session, location: Location, totals: dict[tuple[date, str], int], *,
+                    now: datetime) -> int:
     """Staff enter the free places per month and age group, counting the places that open
-    offers hold; what is stored (and searched) is what remains free. Returns rows changed."""
+    offers hold; what is stored (and searched) is what remains free. Returns rows changed.
+    Saving, even unchanged, is an update: staff vouch for the grid, so it is not stale."""
     held = queries.held_places(session, location)
     problems = []
     for (month, group), total in totals.items():
@@ -78,6 +80,7 @@ def set_free_places(session: Session, location: Location, totals: dict[tuple[dat
         elif slot.free_places != free:
             slot.free_places = free
             changed += 1
+    location.free_places_updated_at = now
     session.flush()
     return changed
 

@@ -14,9 +14,11 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import audit
 from ..accounts import Role, allowed_locations, can, require
 from ..applications import WAITING, Application, LifecycleError, queries, ranking
 from ..applications import services as applications
+from ..audit.web import record_view
 from ..catalog import Location
 from ..database import utcnow
 from ..extensions import db
@@ -182,14 +184,21 @@ def application(location_id: uuid.UUID, application_id: uuid.UUID):
 
 def _application_page(place, application_id, status):
     app_row = _application(place, application_id)
+    # Every look at a family's application is in the municipality's audit log (committed
+    # after rendering, so the page's objects stay loaded).
+    record_view(db.session, g.tenant, action=audit.Action.VIEW_APPLICATION, subject=app_row.id,
+                family_id=audit.family_of_request(db.session, app_row.request_id),
+                detail={"location_id": str(place.id)})
     mine = ranking.explain(db.session, app_row, today=today())
     held = queries.held_places(db.session, place)
-    return render_template(
+    page = render_template(
         "provider/application.html", place=place, application=app_row, ranked=mine, free={
             (a.month, a.age_group): a.free_places for a in place.availability}, held=held,
         reject_form=forms.RejectForm(formdata=None), default_deadline=today() + timedelta(
             days=g.tenant.settings.offer_days),
-        overdue=queries.is_overdue(app_row, utcnow(), _response_days())), status
+        overdue=queries.is_overdue(app_row, utcnow(), _response_days()))
+    db.session.commit()
+    return page, status
 
 
 @bp.route("/<uuid:location_id>/vrije-plaatsen", methods=["GET", "POST"])
@@ -216,7 +225,7 @@ def free_places(location_id: uuid.UUID):
                 totals[(month, group)] = places
         if not problems:
             try:
-                changed = services.set_free_places(db.session, place, totals)
+                changed = services.set_free_places(db.session, place, totals, now=utcnow())
                 db.session.commit()
             except services.ActionError as error:
                 db.session.rollback()
@@ -302,6 +311,10 @@ def export(location_id: uuid.UUID, fmt: str):
     place = _location(location_id)
     ranked = ranking.all_lists(db.session, place, today=today())
     rows = services.export_rows(ranked, explain=lambda r: ", ".join(r.reasons))
+    # One audit entry per export, saying how many applications left the platform.
+    record_view(db.session, g.tenant, action=audit.Action.EXPORT_APPLICATIONS, subject=place.id,
+                detail={"location_id": str(place.id), "applications": len(rows), "format": fmt})
+    db.session.commit()
     name = f"{_('wachtlijst')}-{place.name}-{today():%Y%m%d}"
     if fmt == "csv":
         return exports.csv_response(services.EXPORT_COLUMNS, rows, name)

@@ -124,3 +124,7 @@ def sync_command(directory):
         click.echo(f"{label}: {', '.join(slugs) if slugs else '-'}")
     if report.undeclared:
         click.echo(f"in the database but not declared (left as they are): {', '.join(report.undeclared)}")
+    if report.kept:
+        click.echo("changed in the desk's settings, kept (the definition differs; edit it or the settings):")
+        for line in report.kept:
+            click.echo(f"  {line}")

@@ -16,13 +16,16 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
     Uuid,
+    select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from ..database import SHARED_SCHEMA, TENANT_PLACEHOLDER, Timestamps, UUIDKey, utcnow
 from ..extensions import db
@@ -53,6 +56,10 @@ class TenantSettings:
     # How many choices of one request may be at this municipality's locations; None: the
     # region's maximum. Never more than the region's maximum (tenancy.services.max_choices).
     max_choices: int | None = None
+    # Months before the wanted start a family still without an offer goes on the desk's call list.
+    call_months_before_start: int = 6
+    # Weeks after which a location's free places count as stale (the desk chases them).
+    stale_free_places_weeks: int = 4
 
     @classmethod
     def from_json(cls, data: dict | None) -> TenantSettings:
@@ -167,18 +174,78 @@ class RegionSetting(db.Model):
 
 
 class AuditEntry(UUIDKey, db.Model):
-    """A municipality's own audit log: who did what to which of its rows."""
+    """A municipality's own audit log: who read or changed what of its rows, when, from which
+    host. Written and read through the ``audit`` package (``audit.record``, ``audit.queries``);
+    the table stays here, below every domain, so the tenancy probes and ``applications``'
+    erasure line need no higher package."""
 
     __tablename__ = "audit_log"
     __table_args__ = (
+        CheckConstraint("kind IN ('read', 'change')", name="kind"),
         Index("ix_audit_log_at", "at"),
+        # The audit page's filters (person, family) and the family's download (who looked).
+        Index("ix_audit_log_actor_id_at", "actor_id", "at"),
+        Index("ix_audit_log_family_id_at", "family_id", "at"),
         {"schema": TENANT_PLACEHOLDER},
     )
 
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(6), default="change")  # read | change
     # A shared user id; no foreign key, so the tenant schema stays movable (Citus, exports).
     actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # The role the actor acted in (accounts.Role, or "system"), as it was then.
+    actor_role: Mapped[str | None] = mapped_column(String(20))
     action: Mapped[str] = mapped_column(String(80))
     subject: Mapped[str | None] = mapped_column(String(200))
+    # The family the subject belongs to: a shared id, no foreign key (as actor_id).
+    family_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    host: Mapped[str | None] = mapped_column(String(253))  # None: a job or the command line
     detail: Mapped[dict] = mapped_column(JSONB, default=dict)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class MunicipalityProfile(db.Model):
+    """What a municipality's coordinator edits in the desk's settings and its definition
+    (tenants/*.toml) does not own: the portal's welcome text, the accessibility statement, and
+    which definition fields the desk took over (``managed``: "name", "colour", "desk.hours",
+    "settings.response_days" …), so ``flask tenants sync`` reports those instead of overwriting
+    them. In ``shared``, keyed by tenant: every web node reads the same row."""
+
+    __tablename__ = "municipality_profiles"
+    __table_args__ = {"schema": SHARED_SCHEMA}
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey(f"{SHARED_SCHEMA}.tenants.id", ondelete="CASCADE"), primary_key=True)
+    managed: Mapped[list] = mapped_column(JSONB, default=list)
+    # {"nl": …, "fr": …, "en": …}
+    welcome: Mapped[dict] = mapped_column(JSONB, default=dict)
+    # status, assessed_on (ISO date), feedback_email, feedback_phone, known_issues {nl, fr, en}
+    accessibility: Mapped[dict] = mapped_column(JSONB, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class TenantLogo(db.Model):
+    """A logo the desk uploaded (PNG or JPEG, checked from its bytes): in the database, so every
+    web node serves the same one; ``/logo`` prefers it to the definition's file."""
+
+    __tablename__ = "tenant_logos"
+    __table_args__ = (
+        CheckConstraint("content_type IN ('image/png', 'image/jpeg')", name="content_type"),
+        {"schema": SHARED_SCHEMA},
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey(f"{SHARED_SCHEMA}.tenants.id", ondelete="CASCADE"), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    content_type: Mapped[str] = mapped_column(String(20))
+    sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# The uploaded logo's hash, read with the tenant in the same statement (a subquery on the key):
+# every page's header needs to know whether there is one, and the hash versions its URL.
+Tenant.uploaded_logo = column_property(
+    select(TenantLogo.sha256).where(TenantLogo.tenant_id == Tenant.id).correlate_except(TenantLogo)
+    .scalar_subquery())

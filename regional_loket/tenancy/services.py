@@ -18,6 +18,7 @@ from ..languages import DEFAULT as DEFAULT_LANGUAGE
 from . import migrate
 from .binding import tenant_scope
 from .models import (
+    MunicipalityProfile,
     Postcode,
     RegionSetting,
     SettingsError,
@@ -289,6 +290,9 @@ class SyncReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     undeclared: list[str] = field(default_factory=list)
+    # Fields the desk changed in its settings whose definition differs: kept, reported
+    # ("herent colour: database '#0b3d6e', definition '#1d5f8a'").
+    kept: list[str] = field(default_factory=list)
 
 
 def sync_definitions(session: Session, definitions: RegionDefinition) -> SyncReport:
@@ -316,8 +320,10 @@ def sync_definitions(session: Session, definitions: RegionDefinition) -> SyncRep
         else:
             created = False
             changed = False
-            for attr, value in (("name", d.name), ("nis_code", d.nis_code), ("desk", d.desk),
-                                ("settings_data", d.settings), ("logo", d.logo)) + ((("colour", d.colour),) if d.colour else ()):
+            wanted = {"name": d.name, "nis_code": d.nis_code, "desk": d.desk, "settings_data": d.settings,
+                      "logo": d.logo, **({"colour": d.colour} if d.colour else {})}
+            report.kept.extend(_keep_desk_changes(session, tenant, wanted))
+            for attr, value in wanted.items():
                 if getattr(tenant, attr) != value:
                     setattr(tenant, attr, value)
                     changed = True
@@ -332,6 +338,33 @@ def sync_definitions(session: Session, definitions: RegionDefinition) -> SyncRep
     )
     session.flush()
     return report
+
+
+def _keep_desk_changes(session: Session, tenant: Tenant, wanted: dict) -> list[str]:
+    """Put back into ``wanted`` the fields the desk manages (``MunicipalityProfile.managed``,
+    set by tenancy.profiles): the desk's value wins; a definition that differs is reported."""
+    profile = session.get(MunicipalityProfile, tenant.id)
+    managed = set(profile.managed or []) if profile is not None else set()
+    kept = []
+
+    def differs(label, have, want):
+        if have != want:
+            kept.append(f"{tenant.slug} {label}: database {have!r}, definition {want!r}")
+
+    for attr in ("name", "colour"):
+        if attr in managed and attr in wanted:
+            differs(attr, getattr(tenant, attr), wanted[attr])
+            wanted[attr] = getattr(tenant, attr)
+    for attr, prefix in (("desk", "desk."), ("settings_data", "settings.")):
+        have, want = dict(getattr(tenant, attr) or {}), dict(wanted[attr])
+        for key in sorted(m.removeprefix(prefix) for m in managed if m.startswith(prefix)):
+            differs(prefix + key, have.get(key), want.get(key))
+            if key in have:
+                want[key] = have[key]
+            else:
+                want.pop(key, None)
+        wanted[attr] = want
+    return kept
 
 
 def _sync_postcodes(session: Session, tenant: Tenant, wanted: list[dict]) -> bool:
@@ -375,3 +408,9 @@ def max_choices(session: Session, tenant: Tenant | None = None) -> int:
         region = DEFAULT_MAX_CHOICES
     own = tenant.settings.max_choices if tenant is not None else None
     return region if own is None else min(own, region)
+
+
+def postcodes_of(tenant_id):
+    """The postcodes of a municipality, as a subquery (``Family.postcode.in_(postcodes_of(id))``):
+    a family whose home postcode is one of them lives there."""
+    return select(Postcode.code).where(Postcode.tenant_id == tenant_id)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 
+import flask
 import wtforms
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
@@ -42,10 +43,37 @@ class UnexpectedFile(BadInput):
                      "in als tekst.")
 
 
-def accepts_files(view):
-    """Mark a view that takes uploads (none does yet): file parts reach it; the rest refuse them."""
-    view.accepts_files = True
-    return view
+def accepts_files(view=None, *, fields: tuple[str, ...] | None = None, max_bytes: int | None = None):
+    """Mark a view that takes uploads: file parts reach it; the rest refuse them. ``fields``
+    names the form fields that may carry a file (a file part under another name is refused
+    too); ``max_bytes`` raises ``MAX_CONTENT_LENGTH`` for this view's requests only, applied
+    before the body is read (``@accepts_files(fields=("logo",), max_bytes=…)``)."""
+    def mark(view):
+        view.accepts_files = tuple(fields) if fields else True
+        view.max_upload_bytes = max_bytes
+        return view
+
+    return mark(view) if view is not None else mark
+
+
+class Request(flask.Request):
+    """The app's request class: a view marked ``@accepts_files(max_bytes=…)`` reads multipart
+    bodies up to its own limit (their text fields stay capped by ``MAX_FORM_MEMORY_SIZE``; any
+    other body keeps ``MAX_CONTENT_LENGTH``). Decided when the body is first read, whoever reads
+    it first (CSRF does, before any hook of ours), from the endpoint matched before any hook ran."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        if (self._max_content_length is None and current_app and self.url_rule is not None
+                and self.mimetype == "multipart/form-data"):
+            limit = getattr(current_app.view_functions.get(self.url_rule.endpoint), "max_upload_bytes", None)
+            if limit:
+                return limit
+        return super().max_content_length
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
 
 
 def has_control_characters(values) -> bool:
@@ -64,7 +92,8 @@ def refuse_bad_input() -> None:
         raise BadInput()
     if request.files:
         view = current_app.view_functions.get(request.endpoint or "")
-        if not getattr(view, "accepts_files", False):
+        accepted = getattr(view, "accepts_files", False)
+        if not accepted or (accepted is not True and not set(request.files) <= set(accepted)):
             raise UnexpectedFile()
         if has_control_characters(request.files.keys()):
             raise BadInput()

@@ -8,7 +8,7 @@ import hashlib
 from flask import abort, current_app, g, make_response, render_template, request, send_file
 
 from ..extensions import db
-from ..tenancy import Hosts, only_on
+from ..tenancy import Hosts, only_on, profiles
 from ..tenancy import services as tenancy_services
 from .blueprint import bp
 from .declarations import public
@@ -21,14 +21,23 @@ def home():
     if tenant is None:
         tenants = tenancy_services.list_tenants(db.session, include_archived=False)
         return render_template("portal/region.html", tenants=tenants)
-    return render_template("portal/municipality.html")
+    return render_template("portal/municipality.html", welcome=profiles.welcome_text(db.session, tenant))
 
 
 @bp.route("/logo")
 @only_on(Hosts.MUNICIPALITY)
 @public
 def logo():
-    """The municipality's logo, from its definition (tenants/); 404 without one."""
+    """The municipality's logo: the one its desk uploaded (in the database, the same on every
+    node), else its definition's file (tenants/); 404 without either."""
+    uploaded = profiles.uploaded_logo(db.session, g.tenant)
+    if uploaded is not None:
+        response = make_response(uploaded.content)
+        response.mimetype = uploaded.content_type
+        response.set_etag(uploaded.sha256)
+        response.cache_control.public = True
+        response.cache_control.max_age = 3600  # the page links it with ?v=<hash>: a new logo is a new URL
+        return response.make_conditional(request)
     path = tenancy_services.logo_file(current_app.config["TENANTS_DIR"], g.tenant)
     if path is None:
         abort(404)

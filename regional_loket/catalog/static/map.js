@@ -28,5 +28,39 @@
     });
     map.fitBounds(bounds, { padding: [24, 24], maxZoom: 14 });
   }
-  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
+  // The coordinator's location form: a click on the map fills the latitude and longitude
+  // fields (which stay the way to type them, with or without the map); typing moves the marker.
+  function initPicker() {
+    var element = document.getElementById("map-picker");
+    if (!element || !window.L || !element.dataset.tiles) { return; }
+    var lat = document.getElementById(element.dataset.latInput);
+    var lon = document.getElementById(element.dataset.lonInput);
+    if (!lat || !lon) { return; }
+    element.hidden = false;
+    var map = window.L.map(element, { scrollWheelZoom: false, zoomControl: false });
+    window.L.control.zoom({ zoomInTitle: element.dataset.zoomIn || "+", zoomOutTitle: element.dataset.zoomOut || "-" }).addTo(map);
+    window.L.tileLayer(element.dataset.tiles, { attribution: element.dataset.attribution, maxZoom: 18 }).addTo(map);
+    window.L.Icon.Default.imagePath = "/assets/leaflet/images/";
+    var marker = null;
+    function typed() {
+      var point = [parseFloat(lat.value), parseFloat(lon.value)];
+      return isNaN(point[0]) || isNaN(point[1]) ? null : point;
+    }
+    function place(point) {
+      if (marker) { marker.setLatLng(point); } else { marker = window.L.marker(point, { keyboard: false }).addTo(map); }
+    }
+    var start = typed();
+    var centre = JSON.parse(element.dataset.centre || "null");
+    if (start) { place(start); map.setView(start, 15); } else if (centre) { map.setView(centre, 13); } else { map.setView([50.6, 4.5], 8); }
+    map.on("click", function (event) {
+      lat.value = event.latlng.lat.toFixed(6);
+      lon.value = event.latlng.lng.toFixed(6);
+      place(event.latlng);
+    });
+    [lat, lon].forEach(function (input) {
+      input.addEventListener("change", function () { var point = typed(); if (point) { place(point); map.panTo(point); } });
+    });
+  }
+  function initAll() { init(); initPicker(); }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", initAll); } else { initAll(); }
 })();

@@ -1,10 +1,13 @@
 // Progressive enhancement only: every page works without JavaScript.
 (function () {
   "use strict";
-  // Ask before destructive actions: forms marked data-confirm="…" need a yes first.
+  // Ask before destructive actions: forms (or the button that submits one) marked
+  // data-confirm="…" need a yes first.
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var question = form.getAttribute && form.getAttribute("data-confirm");
+    var button = event.submitter;
+    var question = (button && button.getAttribute && button.getAttribute("data-confirm")) ||
+      (form.getAttribute && form.getAttribute("data-confirm"));
     if (question && !window.confirm(question)) {
       event.preventDefault();
     }
@@ -40,5 +43,34 @@
     document.addEventListener("DOMContentLoaded", focusOnLoad);
   } else {
     focusOnLoad();
+  }
+
+  // The location picker's filter box (macros/location_picker.html): hides the locations whose
+  // name and town do not hold the typed text; checked ones stay visible, so a choice never hides.
+  function setUpLocationFilters() {
+    var boxes = document.querySelectorAll("[data-location-filter]");
+    Array.prototype.forEach.call(boxes, function (box) {
+      var picker = box.parentNode;
+      var input = box.querySelector("input");
+      box.hidden = false;
+      input.addEventListener("input", function () {
+        var text = input.value.trim().toLowerCase();
+        Array.prototype.forEach.call(picker.querySelectorAll("[data-location-group]"), function (group) {
+          var shown = 0;
+          Array.prototype.forEach.call(group.querySelectorAll("[data-location-option]"), function (option) {
+            var keep = !text || option.getAttribute("data-location-option").indexOf(text) !== -1 ||
+              option.querySelector("input").checked;
+            option.hidden = !keep;
+            if (keep) { shown += 1; }
+          });
+          group.hidden = shown === 0;
+        });
+      });
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setUpLocationFilters);
+  } else {
+    setUpLocationFilters();
   }
 })();
