@@ -320,3 +320,19 @@ def test_the_desk_opening_a_familys_dossier_is_a_read_in_its_log(app, towns):
     hand_over(other, towns["tienen"], "/beheer/audit")
     assert other.get(f"/beheer/intake/{family_id}", base_url=host_url(towns["tienen"])).status_code == 404
     assert _entries(towns["tienen"], family_id=family_id) == []
+
+
+def test_every_action_the_code_records_has_a_label():
+    """The audit page shows labels, never raw codes: every action code written anywhere in the
+    package (``action="x.y"`` or a literal passed to the audit helpers) has one."""
+    import re
+    from pathlib import Path
+
+    from regional_loket.audit import ACTION_LABELS
+
+    root = Path(__file__).resolve().parents[1] / "regional_loket"
+    pattern = re.compile(r'"((?:desk|intake|call_list|location|organiser|staff|membership|settings)\.[a-z_]+)"')
+    codes = {code for path in root.rglob("*.py") for code in pattern.findall(path.read_text())}
+    codes |= {f"desk.{act}" for act in ("accept", "decline", "withdraw")}  # built from calls.ACTS
+    codes -= {"desk.hours", "settings.response_days"}  # a desk field and a setting, not actions
+    assert codes and codes <= set(ACTION_LABELS), sorted(codes - set(ACTION_LABELS))

@@ -15,7 +15,7 @@ from regional_loket.database import utcnow
 from regional_loket.extensions import db
 from regional_loket.months import add_months, month_start
 
-from .steps import choosable, fill_family_address
+from .steps import choosable, fill_family_address, offer_place
 
 pytestmark = pytest.mark.browser
 DEMO_PASSWORD = "kinderopvang-demo-2026"  # README.md, "The demo region"
@@ -89,6 +89,27 @@ def test_the_desk_files_for_a_family_with_only_a_phone_and_the_family_claims_it(
         desk.get_by_role("button", name="Download als PDF").click()
     assert download.value.suggested_filename.endswith(".pdf")
 
+    # Leuven offers the place. The family has no e-mail: the news waits on Herent's call list.
+    offer_place(live_region, request_id)
+    desk.on("dialog", lambda dialog: dialog.accept())  # the desk confirms what it does for the family
+    desk.goto(herent + "/beheer/te-bellen")
+    call = desk.locator("section.rl-card").filter(has_text="Fatma Yilmaz")
+    expect(call).to_have_count(1)
+    expect(call).to_contain_text("+32 470 99 88 77")
+    expect(call).to_contain_text(leuven_name)
+
+    # On the phone the family says yes: the desk accepts for it, with the consent on record.
+    call.get_by_role("link", name="Fatma Yilmaz").click()
+    desk.locator("input[name=consent]").first.check()  # the family agreed on the phone
+    desk.get_by_role("button", name="Plaats aanvaarden voor het gezin").click()
+    expect(desk.locator("main")).to_contain_text("aanvaard")
+    desk.goto(herent + "/beheer/te-bellen")
+    desk.get_by_label(re.compile("Notitie", re.I)).first.fill("Mama aanvaardde telefonisch.")
+    desk.get_by_role("button", name="Gebeld").first.click()
+    expect(desk.locator("main")).to_contain_text("Gemarkeerd als gebeld.")
+    desk.goto(herent + "/beheer/te-bellen?status=called")
+    expect(desk.locator("main")).to_contain_text("Mama aanvaardde telefonisch.")
+
     # Later, the family: a parent's account takes the dossier over with the code.
     family = browser.new_context(**browser_context_args, accept_downloads=True).new_page()
     family.goto(region + "/gezin/overnemen")
@@ -105,4 +126,6 @@ def test_the_desk_files_for_a_family_with_only_a_phone_and_the_family_claims_it(
     expect(family.locator("main")).to_contain_text("Elif")
     family.goto(region + f"/aanvragen/{request_id}")
     expect(family.locator("main")).to_contain_text(leuven_name)
-    expect(family.locator(".rl-application").filter(has_text="ingediend")).to_have_count(1)
+    # The history the family now owns: the offer, and the acceptance the desk recorded for it.
+    expect(family.locator(".rl-application").filter(has_text="aanvaard")).to_have_count(1)
+    expect(family.locator(".rl-application")).to_contain_text("loket")

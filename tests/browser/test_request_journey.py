@@ -2,14 +2,13 @@
 
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from regional_loket.accounts import services as accounts
-from regional_loket.applications import services as application_services
 from regional_loket.care_requests import services as requests
 from regional_loket.care_requests.models import CareRequest
 from regional_loket.catalog.models import Availability
@@ -19,7 +18,7 @@ from regional_loket.months import add_months, month_start
 from regional_loket.tenancy import services as tenancy
 from regional_loket.tenancy import tenant_scope
 
-from .steps import choosable, fill_family_address
+from .steps import choosable, fill_family_address, offer_place
 
 pytestmark = pytest.mark.browser
 PASSWORD = "een lange zin als wachtwoord"
@@ -90,23 +89,7 @@ def test_search_choose_three_in_two_municipalities_submit_offer_accept(page, liv
 
     # The second choice's provider offers a place (a service call, as staff would).
     request_id = uuid.UUID(page.url.rstrip("/").split("/")[-1])
-    with live_region["app"].app_context():
-        care = db.session.get(CareRequest, request_id)
-        loaded = requests.load_application(db.session, care.choices[1])
-        with tenant_scope(db.session, loaded.tenant):
-            slot = db.session.scalar(sa.select(Availability).where(
-                Availability.location_id == loaded.application.location_id,
-                Availability.month == loaded.application.start_month,
-                Availability.age_group == loaded.application.age_group))
-            if slot is None:
-                db.session.add(Availability(location_id=loaded.application.location_id,
-                                            month=loaded.application.start_month,
-                                            age_group=loaded.application.age_group, free_places=1))
-            elif slot.free_places < 1:
-                slot.free_places = 1
-        application_services.offer(db.session, loaded.tenant, loaded.application, deadline=TODAY + timedelta(days=7),
-                                   actor_id=None, now=utcnow(), today=TODAY)
-        db.session.commit()
+    offer_place(live_region, request_id, rank=2)
 
     page.reload()
     page.get_by_role("button", name="Plaats aanvaarden").click()
