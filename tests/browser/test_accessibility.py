@@ -91,6 +91,9 @@ def _log_in(page, live_region, email, password=PASSWORD, slug=None, path="/"):
     page.fill("#password", password)
     page.get_by_role("button", name="Aanmelden").click()
     expect(page.get_by_role("link", name="Mijn account")).to_be_visible()
+    # Let the landing page's script run: it takes the "just submitted" flag the login left, which
+    # a page opened next would otherwise find (focus tests check where focus lands).
+    page.wait_for_load_state("load")
     if slug:
         page.goto(live_region["portal"]() + f"/sessie/naar?to={live_region['portal'](slug)}{path}")
 
