@@ -558,8 +558,8 @@ def queue_positions(session: Session, request: CareRequest, *, loaded: dict[uuid
     """Where each waiting application stands in its location's list for the same start month
     and age group (1 = first), with the explanation staff see too. ``loaded``: what
     :func:`load_applications` gave for this request, when the caller has it already.
-    One statement per waiting application (its place), plus the policy and, per municipality,
-    its locations."""
+    Per municipality: its locations and one statement for every waiting application's place;
+    plus the policy once."""
     today = today or date.today()
     loaded = load_applications(session, request.choices) if loaded is None else loaded
     waiting = [one for one in loaded.values() if one.choice.status in WAITING]
@@ -570,13 +570,14 @@ def queue_positions(session: Session, request: CareRequest, *, loaded: dict[uuid
     for tenant in {one.tenant.id: one.tenant for one in waiting}.values():
         mine = [one for one in waiting if one.tenant.id == tenant.id]
         with tenant_scope(session, tenant):
-            # Held here so that explain() finds each location in the identity map.
+            # Held here so that explain_many() finds each location in the identity map.
             locations = session.scalars(select(Location).where(  # noqa: F841
                 Location.id.in_({one.application.location_id for one in mine}))).all()
-            for one in mine:
-                ranked = ranking.explain(session, one.application, today=today, policy=policy)
-                if ranked is not None:
-                    positions[one.choice.id] = (ranked.position, ranked.explanation)
+            ranked = ranking.explain_many(session, [one.application for one in mine], today=today, policy=policy)
+        for one in mine:
+            if one.application.id in ranked:
+                place = ranked[one.application.id]
+                positions[one.choice.id] = (place.position, place.explanation)
     return positions
 
 
