@@ -239,21 +239,29 @@ def _save_location(form: LocationForm, place: Location | None):
     values = _location_values(form)
     if values is None:
         return None
-    try:
+    def save():
         if place is None:
-            place = offer.create_location(db.session, values, actor_id=current_user.id, now=utcnow())
-            message = _("De locatie is aangemaakt en staat meteen in het zoekresultaat.")
-        else:
-            changed = offer.update_location(db.session, place, values, actor_id=current_user.id, now=utcnow())
-            message = _("De wijzigingen zijn bewaard en staan meteen in het zoekresultaat.") if changed \
-                else _("Er was niets gewijzigd.")
+            made = offer.create_location(db.session, values, actor_id=current_user.id, now=utcnow())
+            return made, _("De locatie is aangemaakt en staat meteen in het zoekresultaat.")
+        changed = offer.update_location(db.session, place, values, actor_id=current_user.id, now=utcnow())
+        return place, (_("De wijzigingen zijn bewaard en staan meteen in het zoekresultaat.") if changed
+                       else _("Er was niets gewijzigd."))
+
+    return _commit(form, save, lambda saved: url_for("coordinator.offer_location", location_id=saved.id))
+
+
+def _commit(form, save, url_of):
+    """Run ``save`` (→ the saved row and the message to flash); commit and go to ``url_of(row)``,
+    or roll back and return None so the form is shown again with the refusal next to its field."""
+    try:
+        saved, message = save()
     except offer.OfferError as error:
         db.session.rollback()
         _show_errors(form, error)
         return None
     db.session.commit()
     flash(message, "success")
-    return redirect(url_for("coordinator.offer_location", location_id=place.id))
+    return redirect(url_of(saved))
 
 
 @bp.route("/aanbod/nieuw", methods=["GET", "POST"])
@@ -342,20 +350,14 @@ def _save_organiser(form: OrganiserForm, organiser: Organiser | None):
     if not form.validate_on_submit():
         return None
     values = {key: getattr(form, key).data for key in offer.ORGANISER_FIELDS}
-    try:
+    def save():
         if organiser is None:
-            organiser = offer.create_organiser(db.session, values, actor_id=current_user.id, now=utcnow())
-            message = _("De organisator is aangemaakt.")
-        else:
-            changed = offer.update_organiser(db.session, organiser, values, actor_id=current_user.id, now=utcnow())
-            message = _("De wijzigingen zijn bewaard.") if changed else _("Er was niets gewijzigd.")
-    except offer.OfferError as error:
-        db.session.rollback()
-        _show_errors(form, error)
-        return None
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for("coordinator.offer_organiser", organiser_id=organiser.id))
+            return (offer.create_organiser(db.session, values, actor_id=current_user.id, now=utcnow()),
+                    _("De organisator is aangemaakt."))
+        changed = offer.update_organiser(db.session, organiser, values, actor_id=current_user.id, now=utcnow())
+        return organiser, _("De wijzigingen zijn bewaard.") if changed else _("Er was niets gewijzigd.")
+
+    return _commit(form, save, lambda saved: url_for("coordinator.offer_organiser", organiser_id=saved.id))
 
 
 @bp.route("/aanbod/organisatoren/nieuw", methods=["GET", "POST"])
