@@ -72,6 +72,12 @@ MAIL_FROM = "Regionaal Loket Kinderopvang <noreply@localhost>"
 # recipient's address and what the mail said); pending ones are never deleted.
 NOTIFICATION_RETENTION_DAYS = 90
 
+# Every run of a job is recorded (shared.job_runs, `flask jobs runs`); kept this many days.
+JOB_RUN_RETENTION_DAYS = 90
+# Tests only: the time regional_loket.clock answers (an ISO 8601 string or a datetime); ignored
+# unless TESTING is on.
+CLOCK_NOW = None
+
 # The rq queue that `flask worker` works and the app enqueues on.
 JOBS_QUEUE = "loket"
 # Development only: where the mail sink stores .eml files, shown at /dev/mailbox

@@ -8,6 +8,9 @@ re-enqueues it. So :func:`enqueue` may fail without failing the web request that
 Domains register their periodic jobs with :func:`register_periodic` in their ``init_app``; the
 single ``flask scheduler`` process enqueues them every interval.
 
+Every run of a job is recorded in ``shared.job_runs`` (:func:`recorded`, ``jobs/runs.py``):
+job, municipality, start, end, outcome, counts, error.
+
 What monitoring reads (``observability``): the scheduler writes a heartbeat to Redis every round
 (:func:`record_heartbeat`), and every periodic job that finishes records when it last succeeded
 (:func:`last_successes`), whether the scheduler enqueued it or a worker ran it at start-up.
@@ -28,8 +31,10 @@ from rq import Callback, Queue, SimpleWorker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-__all__ = ["EXTENSION", "REDIS_DOWN", "enqueue", "enqueue_periodic", "init_app", "job_app", "last_successes",
-           "periodic_job_ids", "queue", "record_heartbeat", "record_success", "redis_connection",
+from .runs import Run, recorded
+
+__all__ = ["EXTENSION", "REDIS_DOWN", "Run", "enqueue", "enqueue_periodic", "init_app", "job_app", "last_successes",
+           "periodic_job_ids", "queue", "record_heartbeat", "record_success", "recorded", "redis_connection",
            "register_periodic", "scheduler_command", "scheduler_heartbeat", "set_job_app", "worker_command"]
 
 log = logging.getLogger(__name__)
