@@ -11,7 +11,7 @@ from flask_limiter import Limiter
 from .. import jobs as job_plumbing
 from ..extensions import db, login_manager
 from . import passwords
-from .jobs import purge_sessions_and_tokens
+from .jobs import PURGE, purge_sessions_and_tokens
 from .models import Membership, Role, User
 from .policy import allowed_locations, can, login_required, public, require
 from .sessions import ServerSessionInterface
@@ -34,7 +34,7 @@ def init_app(app: Flask) -> None:
     _rate_limits(app)
     app.cli.add_command(cli.accounts)
 
-    job_plumbing.register_periodic(app, purge_sessions_and_tokens, every=3600)
+    job_plumbing.register_periodic(app, purge_sessions_and_tokens, every=3600, name=PURGE)
 
 
 def forget_on_deletion(app: Flask, forget) -> None:

@@ -7,21 +7,26 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
-from .. import jobs
-from ..database import utcnow
+from .. import clock, jobs
 from ..extensions import db
 from .models import UsedToken
 from .services import purge_expired_sessions, purge_login_throttles
 from .tokens import MAX_AGE
 
+PURGE = "purge-sessions"
+
 
 def purge_sessions_and_tokens() -> tuple[int, int]:
-    with jobs.job_app().app_context():
-        now = utcnow()
+    app = jobs.job_app()
+    with app.app_context(), jobs.recorded(app, PURGE) as run:
+        now = clock.now(app)
         sessions = purge_expired_sessions(db.session, now=now)
         # A used token older than the longest lifetime can never be presented again.
         tokens = db.session.execute(delete(UsedToken).where(
             UsedToken.used_at < now - max(MAX_AGE.values()) - timedelta(days=1))).rowcount
-        purge_login_throttles(db.session, now=now)
+        throttles = purge_login_throttles(db.session, now=now)
         db.session.commit()
+        run.count("sessions", sessions)
+        run.count("tokens", tokens)
+        run.count("throttles", throttles)
         return sessions, tokens

@@ -56,10 +56,12 @@ def init_app(app: Flask) -> None:
     buttons the table allows; and the staff's mails (``staff``, a listener)."""
     from .. import jobs
     from . import staff  # noqa: F401 — registers its listener
-    from .jobs import expire_offers_everywhere
+    from .jobs import EXPIRY, REMINDERS, expire_offers_everywhere, remind_offers_everywhere
 
     app.register_blueprint(bp)
-    jobs.register_periodic(app, expire_offers_everywhere, every=3600)
+    # A deadline is a date (the day itself counts): offers become due at the region's midnight.
+    jobs.register_periodic(app, expire_offers_everywhere, daily_at="00:05", name=EXPIRY)
+    jobs.register_periodic(app, remind_offers_everywhere, daily_at="08:00", name=REMINDERS)
     app.jinja_env.filters["status_label"] = status_label
     app.jinja_env.filters["status_tone"] = status_tone
     app.jinja_env.filters["status_note_label"] = status_note_label

@@ -25,7 +25,7 @@ from ..months import age_group_at, age_in_months, month_start
 from ..tenancy import AuditEntry
 from ..tenancy.binding import tenant_scope
 from .lifecycle import Change, LifecycleError, check, check_version, emit, event, transition
-from .models import Application
+from .models import Application, ApplicationEvent
 from .vocabulary import REJECT_REASONS, ActorRole, EventKind, Status, StatusNote
 
 MAX_TEXT = 2000
@@ -205,6 +205,50 @@ def expire_offers(session: Session, tenant, *, today: date, now: datetime) -> in
     for application in stale:
         expire(session, tenant, application, now=now)
     return len(stale)
+
+
+# Days before an offer's deadline the family is reminded (the deadline day itself counts).
+OFFER_REMINDER_DAYS = 2
+# An offer made less than this long ago is not reminded of: its own mail is that recent.
+OFFER_REMINDER_QUIET = timedelta(hours=24)
+
+
+def remind_offers(session: Session, tenant, *, today: date, now: datetime,
+                  days: int = OFFER_REMINDER_DAYS) -> int:
+    """Offers whose deadline is at most ``days`` away get one ``reminder`` event each (the
+    family's side tells the family: ``care_requests`` listens). Once per offer: the event
+    names the offer's own status event, and an offer already reminded is left alone, so a
+    second run (or a rerun after a crash) reminds nobody twice. Returns how many were reminded."""
+    with tenant_scope(session, tenant):
+        due = list(session.scalars(select(Application).where(
+            Application.status == Status.OFFERED, Application.offer_deadline >= today,
+            Application.offer_deadline <= today + timedelta(days=days))))
+        if not due:
+            return 0
+        events = session.execute(
+            select(ApplicationEvent.application_id, ApplicationEvent.id, ApplicationEvent.kind,
+                   ApplicationEvent.at, ApplicationEvent.detail)
+            .where(ApplicationEvent.application_id.in_([a.id for a in due]),
+                   ((ApplicationEvent.kind == EventKind.STATUS) & (ApplicationEvent.to_status == Status.OFFERED))
+                   | (ApplicationEvent.kind == EventKind.REMINDER))
+            .order_by(ApplicationEvent.at)).all()
+    offered, reminded = {}, set()
+    for application_id, event_id, kind, at, detail in events:
+        if kind == EventKind.STATUS:
+            offered[application_id] = (event_id, at)  # the latest offer wins (ordered by time)
+        else:
+            reminded.add((application_id, (detail or {}).get("offer_event")))
+    count = 0
+    for application in due:
+        offer_event, offered_at = offered.get(application.id, (None, None))
+        if offer_event is None or (application.id, str(offer_event)) in reminded:
+            continue
+        if offered_at > now - OFFER_REMINDER_QUIET:
+            continue
+        _record(session, tenant, application, EventKind.REMINDER, actor_id=None, actor_role=ActorRole.SYSTEM,
+                now=now, detail={"offer_event": str(offer_event), "deadline": application.offer_deadline.isoformat()})
+        count += 1
+    return count
 
 
 # --- events that change no status ---------------------------------------------------------------

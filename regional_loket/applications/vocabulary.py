@@ -49,6 +49,7 @@ class EventKind(enum.StrEnum):
     MESSAGE_PROVIDER = "message_provider"  # from the provider to the family
     NOTE = "note"  # internal staff note, never shown to the family
     CHANGE = "change"  # start date or care plan changed by the family
+    REMINDER = "reminder"  # the family was reminded of an offer's deadline (by the scheduler)
 
 
 class StatusNote(enum.StrEnum):

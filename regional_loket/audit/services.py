@@ -59,6 +59,7 @@ ACTION_LABELS = {
     "application.message_provider": _l("bericht aan het gezin"),
     "application.message_family": _l("bericht van het gezin"),
     "application.change": _l("startdatum of opvangplan gewijzigd"),
+    "application.reminder": _l("herinnering aan een aanbod verstuurd"),
     # What the desk, the region and staff change (coordinator, admin, catalog, tenancy).
     "desk.accept": _l("aanbod aanvaard door het loket"),
     "desk.decline": _l("aanbod geweigerd door het loket"),

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import force_locale, format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from ..applications import (
     ActorRole,
     Application,
     Change,
+    EventKind,
     LifecycleError,
     Status,
     StatusNote,
@@ -422,7 +424,10 @@ def family_id_of(session: Session, request_id: uuid.UUID):
 def _follow(session: Session, change: Change) -> None:
     """After every application change: the family's mirror follows, the request's status
     follows its choices (``request_status``, nowhere else), and the family hears what the
-    provider or the clock did (``labels.FAMILY_NEWS``)."""
+    provider or the clock did (``labels.FAMILY_NEWS``), or that an offer's deadline is near."""
+    if change.name == EventKind.REMINDER:
+        _remind(session, change)
+        return
     if change.to_status is None and change.name not in FAMILY_NEWS:
         return
     choice = _choice_of(session, change.application.id)
@@ -449,6 +454,27 @@ def _tell(session: Session, choice: Choice, change: Change, news) -> None:
         session, family, "application_update", f"update:{change.event.id}", tenant=change.tenant,
         actor_role=change.actor_role, child=application.snapshot["child"]["first_name"], location=location.name,
         status=str(news), news=change.name, url=request_url(care.id))
+
+
+def _remind(session: Session, change: Change) -> None:
+    """An offer's deadline is near (the scheduler's ``reminder`` event): the family is told by
+    mail, or on the desk's call list, once — keyed on the reminder event, which itself exists
+    once per offer (``applications.services.remind_offers``)."""
+    choice = _choice_of(session, change.application.id)
+    if choice is None:
+        return
+    care = session.get(CareRequest, choice.request_id)
+    family = session.get(Family, care.family_id)
+    application = change.application
+    with tenant_scope(session, change.tenant):
+        location = session.get(Location, application.location_id)
+    # The date in the family's words: the call list shows the data as they are, too.
+    with force_locale(family.language):
+        deadline = format_date(application.offer_deadline, "long")
+    tell_family(
+        session, family, "offer_reminder", f"reminder:{change.event.id}", tenant=change.tenant,
+        actor_role=change.actor_role, child=application.snapshot["child"]["first_name"], location=location.name,
+        deadline=deadline, url=request_url(care.id))
 
 
 def accept(session: Session, request: CareRequest, family: Family, choice: Choice, *, actor_id, now: datetime,

@@ -24,3 +24,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.cli.add_command(cli.catalog)
+    from .. import jobs as job_plumbing
+    from .jobs import DRIFT_CHECK, check_catalog_drift
+
+    job_plumbing.register_periodic(app, check_catalog_drift, daily_at="05:30", name=DRIFT_CHECK)

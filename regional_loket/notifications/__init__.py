@@ -22,13 +22,13 @@ bp = Blueprint("notifications", __name__, template_folder="templates")
 
 def init_app(app: Flask) -> None:
     from . import cli
-    from .jobs import purge_old_notifications, relay_outbox
+    from .jobs import PURGE, purge_old_notifications, relay_outbox
 
     app.register_blueprint(bp)
     app.cli.add_command(cli.notifications)
     # The safety net: every scheduler round, and once when a worker starts.
     register_periodic(app, relay_outbox, at_worker_start=True)
-    register_periodic(app, purge_old_notifications, every=3600)
+    register_periodic(app, purge_old_notifications, every=3600, name=PURGE)
 
     from ..dev import mailbox
 

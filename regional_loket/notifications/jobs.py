@@ -28,7 +28,7 @@ from email.utils import format_datetime, parseaddr
 from flask import Flask
 from sqlalchemy import func, select
 
-from .. import jobs
+from .. import clock, jobs
 from ..database import utcnow
 from ..extensions import db
 from . import services
@@ -71,7 +71,11 @@ def deliver(notification_id: str) -> str:
 
 
 def relay_outbox() -> int:
-    """Enqueue a delivery for every pending notification that is due; returns how many."""
+    """Enqueue a delivery for every pending notification that is due; returns how many.
+
+    Not recorded in ``job_runs``: it runs every scheduler round (2,880 times a day), and its
+    health is the outbox itself (pending, overdue, failed: the health page and /metrics) and its
+    last success in Redis; a row per round would bury the runs that matter."""
     return relay(jobs.job_app())
 
 
@@ -211,11 +215,15 @@ def send(app: Flask, message: EmailMessage) -> None:
             smtp.close()
 
 
+PURGE = "purge-notifications"
+
+
 def purge(app: Flask, *, now: datetime | None = None) -> int:
     days = int(app.config["NOTIFICATION_RETENTION_DAYS"])
-    with app.app_context():
-        count = services.purge_finished(db.session, before=(now or utcnow()) - timedelta(days=days))
+    with app.app_context(), jobs.recorded(app, PURGE) as run:
+        count = services.purge_finished(db.session, before=(now or clock.now(app)) - timedelta(days=days))
         db.session.commit()
+        run.count("purged", count)
     if count:
         log.info("purged %d finished notification(s) older than %d days", count, days)
     return count
