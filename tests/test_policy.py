@@ -24,6 +24,7 @@ def test_every_route_declares_a_policy(app):
 BACK_OFFICE = [
     ("/beheer/regio/", None, {"admin"}),
     ("/beheer/regio/gebruikers", None, {"admin"}),
+    ("/beheer/regio/gezondheid", None, {"admin"}),
     ("/beheer/", "herent", {"coordinator_herent", "admin"}),
     ("/opvang/", "herent", {"staff_herent", "coordinator_herent", "admin"}),
     ("/toeleider/", None, {"referrer"}),

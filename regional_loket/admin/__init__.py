@@ -7,6 +7,6 @@ __all__ = ["init_app"]
 
 
 def init_app(app: Flask) -> None:
-    from . import views
+    from . import health, views  # noqa: F401 — health adds its routes to the blueprint
 
     app.register_blueprint(views.bp)

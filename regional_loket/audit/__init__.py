@@ -30,6 +30,7 @@ from .services import (
     record,
     record_change,
     record_read,
+    record_region,
     register_family_lookup,
     set_origin,
 )
@@ -37,7 +38,7 @@ from .services import (
 __all__ = [
     "ACTION_LABELS", "KIND_LABELS", "SYSTEM_ROLE", "Action", "Kind", "action_label", "actor_role_label",
     "family_of_request", "init_app", "kind_label", "origin", "record", "record_change", "record_read",
-    "register_family_lookup", "set_origin",
+    "record_region", "register_family_lookup", "set_origin",
 ]
 
 

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from ..accounts import role_label
-from ..tenancy import AuditEntry, tenant_scope
+from ..tenancy import AuditEntry, RegionAuditEntry, tenant_scope
 
 
 class Kind(enum.StrEnum):
@@ -89,6 +89,8 @@ ACTION_LABELS = {
     "settings.accessibility": _l("toegankelijkheidsverklaring gewijzigd"),
     "settings.logo": _l("logo opgeladen"),
     "settings.logo_removed": _l("logo verwijderd"),
+    "jobs.retry": _l("mislukte taak opnieuw gestart"),
+    "tenants.migrate_all": _l("migraties van alle gemeenten gestart"),
 }
 
 
@@ -117,11 +119,30 @@ def record(session: Session, tenant, *, actor_id: uuid.UUID | None, actor_role: 
     holds ids and counts only — never names or words: the log outlives an erased family;
     ``note``: the desk's own words on a change (how the family consented), shown on the page."""
     kind = Kind(kind)  # a typo fails here, not in the check constraint at commit
+    if tenant is None:
+        if kind != Kind.CHANGE:
+            raise ValueError("the region's log records changes only")
+        return record_region(session, actor_id=actor_id, actor_role=actor_role, action=action, subject=subject,
+                             host=host, detail=detail, note=note, now=now)
     with tenant_scope(session, tenant):
         entry = AuditEntry(id=uuid.uuid4(), at=now, kind=kind, actor_id=actor_id, actor_role=actor_role,
                            action=str(action), subject=None if subject is None else str(subject)[:200],
                            family_id=family_id, host=host, detail=dict(detail or {}), note=note)
         session.add(entry)
+    return entry
+
+
+def record_region(session: Session, *, actor_id: uuid.UUID | None, actor_role: str | None, action: str, subject,
+                  host: str | None, detail: dict | None = None, note: str | None = None,
+                  tenant_slug: str | None = None, now: datetime) -> RegionAuditEntry:
+    """A change by an administrator that belongs to no one municipality (``tenant=None`` in
+    :func:`record`): into the region's log in ``shared``, in the caller's transaction.
+    ``tenant_slug``: the municipality it was about, if one. Changes only: the region's log
+    records no reads."""
+    entry = RegionAuditEntry(id=uuid.uuid4(), at=now, actor_id=actor_id, actor_role=actor_role, action=str(action),
+                             subject=None if subject is None else str(subject)[:200], tenant_slug=tenant_slug,
+                             host=host, detail=dict(detail or {}), note=note)
+    session.add(entry)
     return entry
 
 

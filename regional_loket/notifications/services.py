@@ -138,6 +138,13 @@ def outbox_backlog(session: Session) -> Backlog:
     return Backlog(row[0], row[1], float(row[2]))
 
 
+def overdue_count(session: Session, *, before: datetime) -> int:
+    """Mails still pending that were written before ``before`` (the health page: they should
+    have gone out by now). On the state index, like :func:`outbox_backlog`."""
+    return session.scalar(select(func.count()).where(
+        Notification.state == NotificationState.PENDING, Notification.created_at < before)) or 0
+
+
 # --- rendering ---------------------------------------------------------------------------
 
 _BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")

@@ -17,6 +17,7 @@ from .models import (
     SCHEMA_PREFIX,
     AuditEntry,
     Postcode,
+    RegionAuditEntry,
     RegionSetting,
     Tenant,
     TenantDomain,
@@ -27,7 +28,7 @@ from .resolver import HostKind, classify_host
 from .services import TenantError, find_tenant
 
 __all__ = [
-    "SCHEMA_PREFIX", "AuditEntry", "HostRule", "Hosts", "Postcode", "RegionSetting", "Tenant", "TenantDomain",
+    "SCHEMA_PREFIX", "AuditEntry", "HostRule", "Hosts", "Postcode", "RegionAuditEntry", "RegionSetting", "Tenant", "TenantDomain",
     "TenantError", "TenantMismatchError", "TenantStatus", "bind_tenant", "bound_schema", "init_app", "only_on",
     "schema_for", "serves", "tenant_scope",
 ]

@@ -204,6 +204,29 @@ class AuditEntry(UUIDKey, db.Model):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class RegionAuditEntry(UUIDKey, db.Model):
+    """The region's own audit log: what administrators change that belongs to no one
+    municipality (a failed job retried, every schema migrated). A municipality's changes stay
+    in its own ``audit_log``; written through ``audit.record`` with no tenant. ``tenant_slug``:
+    the municipality a regional action was about, if one (a slug: it outlives the tenant)."""
+
+    __tablename__ = "region_audit_log"
+    __table_args__ = (
+        Index("ix_region_audit_log_at", "at"),
+        {"schema": SHARED_SCHEMA},
+    )
+
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # no FK: the log outlives the account
+    actor_role: Mapped[str | None] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    tenant_slug: Mapped[str | None] = mapped_column(String(40))
+    host: Mapped[str | None] = mapped_column(String(253))
+    detail: Mapped[dict] = mapped_column(JSONB, default=dict)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
 class MunicipalityProfile(db.Model):
     """What a municipality's coordinator edits in the desk's settings and its definition
     (tenants/*.toml) does not own: the portal's welcome text, the accessibility statement, and
