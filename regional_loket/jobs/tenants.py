@@ -77,6 +77,7 @@ def tenant_run(app: Flask, name: str, slug) -> Iterator[tuple[Run, Tenant | None
                 tenant = None
         try:
             yield run, tenant
-        except BaseException:
+        finally:
+            # What the job did not commit is not kept (a skip, an exception): ended here, before
+            # the run's record is finished, never later by the app context's teardown.
             db.session.rollback()
-            raise
