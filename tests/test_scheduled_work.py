@@ -226,6 +226,39 @@ def test_a_restarted_scheduler_does_not_run_a_daily_job_twice_that_day(own_queue
     assert jobs.last_enqueued(app)["periodic-expire_offers_everywhere"] == ts(local(date(2027, 1, 15), 0, 6))
 
 
+@pytest.mark.slow
+def test_two_scheduler_processes_one_enqueues_the_other_waits_then_takes_over(make_outbox_app, smtp_server,
+                                                                           database_url, tmp_path):
+    app = make_outbox_app()
+    env = {**_worker_env(app, database_url, smtp_server, tmp_path), "LOKET_JOBS_QUEUE": app.config["JOBS_QUEUE"]}
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "--interval", "0.5"]
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    processes, outputs = [], []
+    try:
+        for path in logs:
+            outputs.append(path.open("wb"))
+            processes.append(subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=outputs[-1],
+                                              stderr=subprocess.STDOUT))
+            if len(processes) == 1:  # the first one holds the lock before the second starts
+                assert wait_until(lambda: jobs.scheduler_heartbeat(app) is not None, timeout=30), logs[0].read_text()
+        first, second = processes
+        assert wait_until(lambda: "another scheduler is running" in logs[1].read_text(), timeout=30), \
+            logs[1].read_text()
+        enqueued = sorted(jobs.queue(app).job_ids)
+        assert enqueued == sorted(jobs.periodic_job_ids(app))  # once, by the first: no duplicates
+        first.send_signal(signal.SIGTERM)  # stopped: it gives its lock back at once
+        first.wait(10)
+        assert wait_until(lambda: "now enqueues" in logs[1].read_text(), timeout=30), logs[1].read_text()
+        assert sorted(jobs.queue(app).job_ids) == enqueued  # the jobs still waiting are not doubled
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+            process.wait(10)
+        for output in outputs:
+            output.close()
+
+
 def test_a_killed_schedulers_lock_expires_and_the_next_one_takes_over(own_queue):
     app = own_queue
     dead = SchedulerLock(app, ttl=1)  # never released, as after SIGKILL

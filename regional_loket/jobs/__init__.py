@@ -373,10 +373,10 @@ def scheduler_round(app: Flask, lock: SchedulerLock, last_run: dict[str, float] 
             return "waiting", None
         if last_run is None:
             last_run = last_enqueued(app)
-        before = dict(last_run)
-        if not enqueue_periodic(app, last_run=last_run, now=clock.now(app).timestamp()):
+        enqueued = enqueue_periodic(app, last_run=last_run, now=clock.now(app).timestamp())
+        _save_enqueued(app, last_run)  # a dozen fields: written whole, so a partial round is kept too
+        if not enqueued:
             return "redis-down", last_run
-        _save_enqueued(app, {job_id: at for job_id, at in last_run.items() if before.get(job_id) != at})
     except REDIS_DOWN:
         return "redis-down", last_run
     record_heartbeat(app)
@@ -398,8 +398,7 @@ def scheduler_command(interval: float, once: bool) -> None:
     lock = SchedulerLock(app, ttl=max(3 * interval, 60.0))
     previous = None
     last_run: dict[str, float] | None = None
-    if threading_main():
-        signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    previous_handler = signal.signal(signal.SIGTERM, _stop_on_sigterm) if threading_main() else None
     try:
         while True:
             started = time.monotonic()
@@ -420,6 +419,8 @@ def scheduler_command(interval: float, once: bool) -> None:
             time.sleep(max(0.0, interval - (time.monotonic() - started)))
     finally:
         lock.release()
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
 
 
 def _holder(lock: SchedulerLock) -> str:
