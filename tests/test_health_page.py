@@ -71,6 +71,21 @@ def test_a_failed_job_is_shown_and_retried_with_an_audit_line(own_queue, admin_c
     assert entry.detail["function"] == "broken_job" and entry.actor_role == "admin"
 
 
+def test_the_buttons_need_the_forms_csrf_token(own_queue, admin_client):
+    app = own_queue
+    assert jobs.enqueue(app, broken_job, "herent", job_id="test-broken-csrf", retry=None)
+    work_burst(app)
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        for path in (f"{PAGE}/taken/test-broken-csrf/opnieuw", f"{PAGE}/migraties"):
+            admin_client.post(path, base_url=host_url())
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert jobs.queue(app).count == 0  # nothing retried, nothing started
+    assert 'data-failed-job="test-broken-csrf"' in page(admin_client)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RegionAuditEntry)) == 0
+
+
 def test_retrying_a_job_that_is_not_failed_says_so_and_changes_nothing(own_queue, admin_client):
     for job_id in ("no-such-job", "bad%20id!"):
         answer = admin_client.post(f"{PAGE}/taken/{job_id}/opnieuw", base_url=host_url(), follow_redirects=True)

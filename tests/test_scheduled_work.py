@@ -392,11 +392,13 @@ def test_a_tenant_archived_between_enqueue_and_run_is_skipped_cleanly(offer, own
 
 
 @pytest.mark.parametrize("argument", [42, None, "../gem_herent", "Herent; DROP", "x" * 200, "no-such-town"])
-def test_a_malformed_argument_ends_cleanly_as_a_skipped_run(app, offer, at, argument):
+def test_a_malformed_argument_ends_cleanly_as_a_skipped_run(app, offer, at, argument, caplog):
     at(local(DEADLINE + timedelta(days=1), 0, 5))
     before = db.session.scalar(sa.select(sa.func.count()).select_from(JobRun))
-    assert offer_jobs.expire_offers_now(app, argument) == 0
-    assert offer_jobs.remind_offers_now(app, argument) == 0
+    with caplog.at_level("WARNING", logger="regional_loket.jobs.tenants"):
+        assert offer_jobs.expire_offers_now(app, argument) == 0
+        assert offer_jobs.remind_offers_now(app, argument) == 0
+    assert ("is gone, nothing done" if argument == "no-such-town" else "not a municipality's slug") in caplog.text
     rows = runs.list_runs(db.session, limit=2)[0]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == before + 2
     assert {row.outcome for row in rows} == {"skipped"}
