@@ -565,7 +565,23 @@ def test_old_runs_are_purged_and_the_purge_is_recorded(app, at):
     names = set(db.session.scalars(sa.select(JobRun.job)))
     assert "test-old" not in names and "test-new" in names
     assert purge_job_runs_now(app) == 0
-    assert last_run("purge-job-runs").counts == {"purged": 0}
+    assert last_run("purge-job-runs").counts == {"purged": 0, "abandoned": 0}
+
+
+def test_a_run_left_running_by_a_killed_worker_is_closed_hours_later(app, at):
+    at(datetime(2027, 1, 14, 9, tzinfo=UTC))
+    left = JobRun(id=uuid.uuid4(), job="test-killed", started_at=clock.now(app), outcome="running", counts={})
+    db.session.add(left)
+    db.session.flush()
+    at(datetime(2027, 1, 14, 14, tzinfo=UTC))
+    purge_job_runs_now(app)
+    assert db.session.get(JobRun, left.id).outcome == "running"  # five hours: it may still run
+    at(datetime(2027, 1, 14, 15, 1, tzinfo=UTC))
+    purge_job_runs_now(app)
+    db.session.expire_all()
+    row = db.session.get(JobRun, left.id)
+    assert row.outcome == "failed" and row.error.startswith("abandoned")
+    assert last_run("purge-job-runs").counts["abandoned"] == 1
 
 
 def test_the_session_and_notification_purges_are_recorded(app, own_queue):

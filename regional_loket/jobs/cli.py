@@ -10,22 +10,26 @@ from .. import clock
 from ..extensions import db
 from . import job_app
 from .models import RunOutcome
-from .runs import list_runs, purge_runs, recorded, retention
+from .runs import close_abandoned, list_runs, purge_runs, recorded, retention
 
 PURGE_RUNS = "purge-job-runs"
 ERROR_WIDTH = 60
 
 
 def purge_job_runs() -> int:
-    """The periodic job: runs older than ``JOB_RUN_RETENTION_DAYS`` go."""
+    """The periodic job: runs older than ``JOB_RUN_RETENTION_DAYS`` go, and runs a killed worker
+    left ``running`` for hours are closed as failed."""
     return purge_job_runs_now(job_app())
 
 
 def purge_job_runs_now(app) -> int:
     with app.app_context(), recorded(app, PURGE_RUNS) as run:
-        count = purge_runs(db.session, before=clock.now(app) - retention(app))
+        now = clock.now(app)
+        count = purge_runs(db.session, before=now - retention(app))
+        abandoned = close_abandoned(db.session, now=now)
         db.session.commit()
         run.count("purged", count)
+        run.count("abandoned", abandoned)
         return count
 
 

@@ -24,9 +24,14 @@ from .. import clock
 from ..extensions import db
 from .models import JobRun, RunOutcome
 
-__all__ = ["JobRun", "Run", "RunOutcome", "last_runs", "list_runs", "purge_runs", "recorded", "retention"]
+__all__ = ["ABANDONED_AFTER", "JobRun", "Run", "RunOutcome", "close_abandoned", "last_runs", "list_runs", "purge_runs",
+           "recorded", "retention"]
 
 ERROR_CHARS = 2000
+# A run still "running" this long after it started lost its worker (the longest job, migrate-all,
+# times out after an hour): it is closed as failed, so the record stops saying it runs.
+ABANDONED_AFTER = timedelta(hours=6)
+ABANDONED = "abandoned: its worker stopped before the run ended (rq ran the job again)"
 
 
 @dataclass
@@ -112,6 +117,13 @@ def last_runs(session: Session) -> dict[str, JobRun]:
 
 def purge_runs(session: Session, *, before: datetime) -> int:
     return session.execute(delete(JobRun).where(JobRun.started_at < before)).rowcount
+
+
+def close_abandoned(session: Session, *, now: datetime) -> int:
+    """Runs left ``running`` by a killed worker, older than ``ABANDONED_AFTER``, become failed."""
+    return session.execute(update(JobRun).where(
+        JobRun.outcome == RunOutcome.RUNNING, JobRun.started_at < now - ABANDONED_AFTER,
+    ).values(outcome=RunOutcome.FAILED, finished_at=now, error=ABANDONED)).rowcount
 
 
 def retention(app: Flask) -> timedelta:
