@@ -17,7 +17,7 @@ from .policy import allowed_locations, can, login_required, public, require
 from .sessions import ServerSessionInterface
 
 __all__ = ["Membership", "Role", "User", "allowed_locations", "can", "client_address", "forget_on_deletion",
-           "init_app", "login_required", "public", "require", "role_label"]
+           "forgetters", "init_app", "login_required", "public", "require", "role_label"]
 
 
 def init_app(app: Flask) -> None:

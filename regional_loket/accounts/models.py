@@ -50,6 +50,11 @@ class User(UUIDKey, Timestamps, UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last successful password login (the retention of unused accounts counts from it, or
+    # from a session seen later; ``retention``), and when the owner was warned that the unused
+    # account will be removed (None: not warned, or a login since then cancelled it).
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    unused_warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

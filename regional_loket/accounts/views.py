@@ -23,6 +23,7 @@ from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from .. import clock
 from ..database import utcnow
 from ..extensions import db
 from ..tenancy import Hosts, only_on, serves
@@ -154,7 +155,7 @@ def login():
     form = forms.LoginForm()
     problem = None
     if form.validate_on_submit():
-        now = utcnow()
+        now = clock.now()  # the login's time: a pending "unused account" warning ends with it
         attempt = services.authenticate(db.session, form.email.data, form.password.data,
                                         source=client_address(), now=now)
         if attempt.notify_owner:

@@ -281,6 +281,7 @@ def change_plan(session: Session, tenant, application: Application, *, start_dat
 
 ERASED = {"erased": True}
 _PERSONAL_EVENTS = (EventKind.MESSAGE_FAMILY, EventKind.MESSAGE_PROVIDER, EventKind.NOTE, EventKind.CHANGE)
+_NOTE_CODES = frozenset(StatusNote)
 
 
 def anonymise(session: Session, tenant, applications: list[Application], *, now: datetime) -> int:
@@ -295,6 +296,10 @@ def anonymise(session: Session, tenant, applications: list[Application], *, now:
             for row in application.events:
                 if row.kind in _PERSONAL_EVENTS:
                     row.text, row.detail = None, {}
+                elif row.text is not None and row.text not in _NOTE_CODES:
+                    # A status change's own words (a refusal explained, how the desk took the
+                    # family's consent) may say who the family is; the system's codes do not.
+                    row.text = None
                 if row.actor_role == ActorRole.FAMILY:
                     row.actor_id = None
         session.add(AuditEntry(action="family_erased", subject=None, actor_id=None,
