@@ -237,6 +237,14 @@ def test_a_dry_run_lists_ids_and_changes_nothing(app, region, runner):
     assert (row.outcome, row.error) == ("skipped", "dry-run")
     assert row.counts["families"] == 2 and row.counts["accounts_warned"] == 1
 
+    at(app, days=5 * 365 + 4)  # the same by hand, for real
+    result = runner.invoke(args=["retention", "run"])
+    assert result.exit_code == 0, result.output
+    assert "families erased whole (were): 2" in result.output
+    db.session.expire_all()
+    assert db.session.get(Family, region["ids"]["fatima"]) is None
+    assert _last_counts().outcome == "ok"
+
 
 @pytest.fixture
 def lonely(app):

@@ -208,7 +208,7 @@ def test_scheduler_once_enqueues_the_relay(outbox_app):
     assert result.exit_code == 0, result.output
     assert "periodic-relay_outbox" in result.output
     periodic = {"periodic-relay_outbox", "periodic-expire_offers_everywhere", "periodic-purge_sessions_and_tokens",
-                "periodic-purge_old_notifications"}
+                "periodic-purge_old_notifications", "periodic-snapshot_everywhere", "periodic-run_retention"}
     assert set(jobs.queue(outbox_app).job_ids) == periodic
     # A second round while the first is still waiting adds nothing.
     outbox_app.test_cli_runner().invoke(args=["scheduler", "--once"])
@@ -251,10 +251,11 @@ def test_periodic_jobs_run_at_their_own_pace(outbox_app):
     last_run = {}
     assert jobs.enqueue_periodic(outbox_app, last_run=last_run, now=1000.0)
     assert set(last_run) == {"periodic-relay_outbox", "periodic-expire_offers_everywhere",
-                             "periodic-purge_sessions_and_tokens", "periodic-purge_old_notifications"}
+                             "periodic-purge_sessions_and_tokens", "periodic-purge_old_notifications",
+                             "periodic-snapshot_everywhere", "periodic-run_retention"}
     jobs.queue(outbox_app).empty()
     assert jobs.enqueue_periodic(outbox_app, last_run=last_run, now=1030.0)
     assert jobs.queue(outbox_app).job_ids == ["periodic-relay_outbox"]  # the hourly ones wait
     jobs.queue(outbox_app).empty()
     assert jobs.enqueue_periodic(outbox_app, last_run=last_run, now=1000.0 + 3600)
-    assert len(jobs.queue(outbox_app).job_ids) == 4
+    assert len(jobs.queue(outbox_app).job_ids) == 4  # the daily ones (statistics, retention) still wait
