@@ -35,7 +35,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..accounts import Role, User
 from ..accounts import services as accounts
@@ -104,7 +104,8 @@ def expired_requests(session: Session, *, before: datetime, among=None) -> list[
     query = select(CareRequest).where(CareRequest.status.in_(EXPIRING), CareRequest.updated_at < before)
     if among is not None:
         query = query.where(CareRequest.id.in_(list(among)))
-    candidates = list(session.scalars(query.order_by(CareRequest.updated_at, CareRequest.id)))
+    candidates = list(session.scalars(query.options(selectinload(CareRequest.choices))
+                                      .order_by(CareRequest.updated_at, CareRequest.id)))
     by_tenant: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     for care in candidates:
         for choice in care.choices:
