@@ -7,6 +7,9 @@ __all__ = ["init_app"]
 
 
 def init_app(app: Flask) -> None:
-    from . import views
+    from . import (
+        figures,  # noqa: F401 — the region's figures (/beheer/regio/cijfers) on views.bp
+        views,
+    )
 
     app.register_blueprint(views.bp)
