@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
 from flask_babel import format_date, ngettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from ..applications import ActorRole, Application, check_version, queries, status_label
