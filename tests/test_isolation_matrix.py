@@ -26,8 +26,8 @@ from werkzeug.routing import Rule
 from regional_loket.accounts import invitations
 from regional_loket.applications import ActorRole
 from regional_loket.care_requests import services as requests
-from regional_loket.coordinator.call_list import record_news
 from regional_loket.catalog.services import create_organiser
+from regional_loket.coordinator.call_list import record_news
 from regional_loket.database import utcnow
 from regional_loket.extensions import db
 from regional_loket.families import Family, Guardian
