@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -231,7 +232,8 @@ def free_places(location_id: uuid.UUID):
                 db.session.rollback()
                 problems.append(str(error.message))
             else:
-                flash(_("%(count)s vak(ken) aangepast. Het zoekresultaat volgt meteen.", count=changed), "success")
+                flash(ngettext("%(num)s vak aangepast. Het zoekresultaat volgt meteen.",
+                               "%(num)s vakken aangepast. Het zoekresultaat volgt meteen.", changed), "success")
                 return redirect(url_for("provider.free_places", location_id=place.id))
     free = {(a.month, a.age_group): a.free_places for a in place.availability}
     return render_template("provider/free_places.html", place=place, months=months, groups=groups, free=free,
