@@ -50,7 +50,7 @@ OTHER_LOCATION_PERSONAL = ("Wolfgangina", "Andereplek")
 
 # Arguments that name no object: one harmless value each.
 PLAIN_ARGUMENTS = {"token": "bogus-token", "fmt": "csv", "slug": "te-laat", "act": "aanvaarden",
-                   "code": "nl", "name": "utrecht/components.css"}
+                   "code": "nl", "name": "utrecht/components.css", "key": "aanvragen"}
 
 # (role or "*", endpoint prefix) → why the route may show a foreign object.
 DELIBERATE = {

@@ -31,6 +31,11 @@ class Chosen:
     location: object | None = None
     kind: str | None = None
 
+    def month_value(self, name: str) -> str:
+        """What the month field ``van`` or ``tot`` shows: as typed, else the period's month."""
+        chosen = self.period.since if name == "van" else self.period.until
+        return self.values.get(name, chosen.strftime("%Y-%m"))
+
     def describe(self, location_names: dict) -> list[tuple[str, str]]:
         """The period and filters in words, for the top of every export."""
         lines = [(str(FILTER_LABELS["van"]), self.period.since.strftime("%Y-%m")),
