@@ -1,0 +1,163 @@
+"""Faults (issue 18, item 7), each against a real server of the kind that fails: a Redis that
+accepts connections and never answers, a PostgreSQL that is not there, an SMTP server that was
+down, a delivery that happened twice, a scheduler that stopped."""
+
+import logging
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from regional_loket import create_app, jobs
+from regional_loket.extensions import db
+from regional_loket.notifications import jobs as delivery
+from regional_loket.notifications.models import Notification
+from regional_loket.notifications.services import notify
+
+from .conftest import PASSWORD, free_port, host_url, make_config, translated
+
+# A page answered within this many seconds counts as "not frozen" (a hung Redis costs one
+# socket timeout per process, then the clients treat it as down).
+PROMPT = 6.0
+
+
+class HungServer:
+    """A TCP server that accepts every connection and never answers, as a Redis whose process is
+    stopped (SIGSTOP), swapping, or behind a black-holing firewall that completed the handshake."""
+
+    def __init__(self):
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _accept(self):
+        self._listener.settimeout(0.1)
+        while not self._stopped.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted.append(connection)  # held open, never read, never written
+
+    def close(self):
+        self._stopped.set()
+        self._thread.join(2)
+        for connection in self.accepted:
+            connection.close()
+        self._listener.close()
+
+
+@pytest.fixture
+def hung_redis():
+    server = HungServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def make_app(_app, database_url, redis_url):
+    """An app of its own with the test's settings (on the migrated test database); its pool
+    is closed afterwards."""
+    built = []
+
+    def build(database=None, redis=None, **config):
+        app = create_app(make_config(database or database_url, redis or redis_url, **config))
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def within(seconds: float, call):
+    """``call()``'s result, failing (instead of hanging the suite) when it takes longer."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # noqa: BLE001 — re-raised in the test's thread
+            outcome["error"] = error
+
+    started = time.monotonic()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still waiting after {seconds} s: frozen"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"], time.monotonic() - started
+
+
+# --- a hung Redis ------------------------------------------------------------------------------
+
+
+def test_a_hung_redis_does_not_freeze_logins_or_pages(make_app, hung_redis):
+    """Rate limiting on (its storage is the hung server): the login POSTs and pages are served,
+    the first within one short socket timeout, the next ones at once (the limiter counts in
+    memory until Redis answers again)."""
+    app = make_app(redis=hung_redis.url, RATELIMIT_ENABLED=True)
+    assert app.config["RATELIMIT_STORAGE_URI"] == hung_redis.url
+    client = app.test_client()
+    form = {"email": f"niemand-{uuid.uuid4().hex[:8]}@example.be", "password": PASSWORD}
+
+    response, first = within(PROMPT, lambda: client.post("/aanmelden", data=form, base_url=host_url()))
+    assert response.status_code == 422 and "aanmelden" in response.get_data(as_text=True).lower()  # wrong password
+    assert hung_redis.accepted, "the limiter did talk to the hung server"
+    response, second = within(PROMPT, lambda: client.post("/aanmelden", data=form, base_url=host_url()))
+    assert response.status_code == 422 and second < 1.0
+    response, _ = within(PROMPT, lambda: client.get("/", base_url=host_url()))
+    assert response.status_code == 200
+
+
+def test_a_hung_redis_keeps_mail_in_the_outbox_without_holding_requests(make_app, hung_redis):
+    """A request that commits a mail enqueues its delivery after the commit: the first waits out
+    one socket timeout, the next ones do not ask the hung Redis again; the rows wait for the
+    relay."""
+    app = make_app(redis=hung_redis.url)
+    keys = [f"test:{uuid.uuid4()}" for _ in range(2)]
+
+    def commit_a_mail(key):
+        with app.test_request_context(base_url=host_url()):
+            notify(db.session, recipient_email="ouder@example.be", language="nl", template="notice",
+                   data={"subject": "S", "heading": "H", "paragraphs": ["P"], "name": "An"},
+                   idempotency_key=key)
+            db.session.commit()  # then the delivery is enqueued: the hung Redis times out
+
+    try:
+        _, first = within(PROMPT, lambda: commit_a_mail(keys[0]))
+        _, second = within(PROMPT, lambda: commit_a_mail(keys[1]))
+        assert second < 0.5, "a Redis that just failed is not waited for again by the next request"
+        with app.app_context():
+            states = db.session.scalars(sa.select(Notification.state)
+                                        .where(Notification.idempotency_key.in_(keys))).all()
+            assert states == ["pending", "pending"]  # the relay sends them once Redis answers
+    finally:
+        with app.app_context():
+            db.session.execute(sa.delete(Notification).where(Notification.idempotency_key.in_(keys)))
+            db.session.commit()
+
+
+def test_a_hung_redis_fails_readyz_quickly(make_app, hung_redis):
+    app = make_app(redis=hung_redis.url)
+    response, elapsed = within(PROMPT, lambda: app.test_client().get("/readyz", base_url=host_url()))
+    assert response.status_code == 503
+    assert response.json["checks"]["redis"] == {**response.json["checks"]["redis"], "ok": False, "error": "TimeoutError"}
+    assert elapsed < 3.0
