@@ -161,3 +161,132 @@ def test_a_hung_redis_fails_readyz_quickly(make_app, hung_redis):
     assert response.status_code == 503
     assert response.json["checks"]["redis"] == {**response.json["checks"]["redis"], "ok": False, "error": "TimeoutError"}
     assert elapsed < 3.0
+
+
+# --- PostgreSQL not there ----------------------------------------------------------------------
+
+
+class Proxy:
+    """A TCP relay in front of the test PostgreSQL that the test can stop (connections refused,
+    open ones cut) and start again on the same port: a database restart, as the app sees it."""
+
+    def __init__(self, upstream: tuple[str, int]):
+        self.upstream = upstream
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def start(self):
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def stop(self):
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked on it (close alone may not)
+            except OSError:
+                pass
+            listener.close()
+        with self._lock:
+            for connection in self._open:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                connection.close()
+            self._open.clear()
+
+    def _accept(self, listener):
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # stopped
+            try:
+                server = socket.create_connection(self.upstream)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open += [client, server]
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, target):
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, target):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+@pytest.fixture
+def database_proxy(database_url):
+    url = sa.engine.make_url(database_url)
+    proxy = Proxy((url.host or "127.0.0.1", url.port or 5432))
+    proxy.start()
+    yield proxy, url.set(port=proxy.port).render_as_string(hide_password=False)
+    proxy.stop()
+
+
+def _outage_records(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+PAGES = [  # (method, path, host, form): a regional page, a municipal page, a form post, the API
+    ("GET", "/", host_url(), None),
+    ("GET", "/", "http://herent.loket.test", None),
+    ("POST", "/aanmelden", host_url(), {"email": "an@example.be", "password": PASSWORD}),
+    ("GET", "/api/v1/locations", host_url(), None),
+]
+
+
+def test_without_postgresql_every_page_is_a_503_with_retry_after_and_one_log_line(make_app, caplog):
+    app = make_app(database=f"postgresql://postgres@127.0.0.1:{free_port()}/none")
+    client = app.test_client()
+    client.set_cookie("session", "a-session-of-before-the-outage", domain="loket.test")  # loaded first
+    for method, path, base, form in PAGES:
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            response = client.open(path, method=method, data=form, base_url=base,
+                                   headers={"Accept-Language": "fr"})
+        assert response.status_code == 503, (path, response.status_code)
+        assert response.headers["Retry-After"] == "10"
+        [record] = _outage_records(caplog)  # one line, and no traceback in it
+        assert record.exc_info is None and "database unavailable" in record.getMessage()
+        assert "Traceback" not in caplog.text
+        if path.startswith("/api/"):
+            assert response.mimetype == "application/problem+json" and response.json["status"] == 503
+        else:
+            page = response.get_data(as_text=True)
+            assert '<html lang="fr"' in page
+            assert translated(app, "fr", "Het loket is even niet bereikbaar") in page
+
+
+def test_a_database_restart_is_answered_with_503_and_recovers_without_a_restart(make_app, database_proxy,
+                                                                               caplog):
+    proxy, url = database_proxy
+    app = make_app(database=url)
+    client = app.test_client()
+    assert client.get("/", base_url=host_url()).status_code == 200  # the pool holds a connection
+    proxy.stop()
+    with caplog.at_level(logging.WARNING):
+        for _ in range(5):
+            response = client.get("/", base_url=host_url())
+            assert response.status_code == 503 and response.headers["Retry-After"] == "10"
+    assert len(_outage_records(caplog)) == 5 and "Traceback" not in caplog.text
+    proxy.start()
+    assert client.get("/", base_url=host_url()).status_code == 200  # pre-ping replaced the dead one
