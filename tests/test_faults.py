@@ -290,3 +290,109 @@ def test_a_database_restart_is_answered_with_503_and_recovers_without_a_restart(
     assert len(_outage_records(caplog)) == 5 and "Traceback" not in caplog.text
     proxy.start()
     assert client.get("/", base_url=host_url()).status_code == 200  # pre-ping replaced the dead one
+
+
+# --- the mail server was down ------------------------------------------------------------------
+
+
+def _mail(app, key: str, email: str) -> uuid.UUID:
+    with app.app_context():
+        notification = notify(db.session, recipient_email=email, language="nl", template="notice",
+                              data={"subject": "Nieuws", "heading": "H", "paragraphs": ["P"], "name": "An"},
+                              idempotency_key=key)
+        db.session.commit()
+        return notification.id
+
+
+def _row(app, notification_id) -> tuple:
+    with app.app_context():
+        row = db.session.get(Notification, notification_id)
+        return row.state, row.attempts, row.next_attempt_at
+
+
+def test_a_short_mail_server_outage_costs_seconds_not_minutes():
+    """The first retries come within a minute and a half of the first failure (the relay runs
+    every 30 s): a 74 s outage is bridged by the 4th try, ~90 s after the first failure, not
+    by one 150 s after it (30 + 120 before); the back-off still grows and gives up after a day
+    or so."""
+    waits = [delivery.backoff(n).total_seconds() for n in range(1, delivery.MAX_ATTEMPTS)]
+    tries = [sum(waits[:n]) for n in range(1, len(waits) + 1)]  # seconds after the first failure
+    assert next(t for t in tries if t >= 74) <= 90
+    assert waits == sorted(waits) and 20 * 3600 <= sum(waits) <= 36 * 3600
+    # Each row's own stretch: fixed per row, within the jitter, different between rows.
+    ids = [uuid.uuid4() for _ in range(20)]
+    stretched = [delivery.backoff(3, key).total_seconds() for key in ids]
+    assert all(30 <= s <= 30 * (1 + delivery.JITTER) for s in stretched) and len(set(stretched)) > 10
+    assert delivery.backoff(3, ids[0]) == delivery.backoff(3, ids[0])
+
+
+def test_send_pending_sends_what_waits_for_a_retry_now(make_outbox_app, smtp_server):
+    app = make_outbox_app()
+    email = f"ouder-{uuid.uuid4().hex[:8]}@example.be"
+    retried = _mail(app, f"test:{uuid.uuid4()}", email)
+    later = _mail(app, f"test:{uuid.uuid4()}", email)
+    with app.app_context():  # a mail scheduled for tomorrow, never tried
+        db.session.execute(sa.update(Notification).where(Notification.id == later)
+                           .values(next_attempt_at=sa.func.now() + sa.text("interval '1 day'")))
+        db.session.commit()
+    smtp_server.stop()
+    assert delivery.deliver(str(retried)) == "retry"
+    state, attempts, _ = _row(app, retried)
+    assert (state, attempts) == ("pending", 1)
+    assert delivery.relay(app) == 0  # the back-off holds it
+    smtp_server.start()
+
+    result = app.test_cli_runner().invoke(args=["notifications", "send-pending"])
+    assert result.exit_code == 0, result.output
+    assert "made due: 1" in result.output and "sent: 1" in result.output
+    assert [m["Subject"] for m in smtp_server.to(email)] == ["Nieuws"]
+    assert _row(app, retried)[:2] == ("sent", 1)
+    assert _row(app, later)[:2] == ("pending", 0)  # scheduled mail keeps its time without --all
+
+    result = app.test_cli_runner().invoke(args=["notifications", "send-pending", "--all"])
+    assert result.exit_code == 0 and "sent: 1" in result.output, result.output
+    assert len(smtp_server.to(email)) == 2 and _row(app, later)[0] == "sent"
+    result = app.test_cli_runner().invoke(args=["notifications", "send-pending", "--all"])
+    assert "made due: 0" in result.output and "sent: 0" in result.output  # nothing twice
+
+
+# --- sent twice: the same Message-ID -------------------------------------------------------
+
+
+def test_a_row_delivered_again_carries_the_same_message_id(make_outbox_app, smtp_server):
+    """The at-least-once gap (docs/OPERATIONS.md): the mail server stored the message, the worker
+    died before its commit, the row is still pending and is delivered again. Both copies carry
+    one Message-ID, so mail clients and servers can fold them into one."""
+    app = make_outbox_app()
+    email = f"ouder-{uuid.uuid4().hex[:8]}@example.be"
+    notification_id = _mail(app, f"test:{uuid.uuid4()}", email)
+    assert delivery.deliver(str(notification_id)) == "sent"
+    with app.app_context():  # as if the commit after the SMTP conversation never happened
+        db.session.execute(sa.update(Notification).where(Notification.id == notification_id)
+                           .values(state="pending", sent_at=None))
+        db.session.commit()
+    assert delivery.deliver(str(notification_id)) == "sent"
+    first, second = smtp_server.to(email)
+    assert first["Message-ID"] == second["Message-ID"]
+    assert first["Message-ID"].endswith("@loket.test>")
+
+
+# --- a dead scheduler ---------------------------------------------------------------------------
+
+
+def test_a_dead_scheduler_shows_in_readyz_and_in_the_metrics(app, client):
+    """The scheduler's heartbeat is older than SCHEDULER_HEARTBEAT_MAX_AGE: /readyz names it, and
+    /metrics exposes the heartbeat's time, which an alert compares with now."""
+    stale = time.time() - 3600
+    jobs.record_heartbeat(app, now=stale)
+    try:
+        response = client.get("/readyz", base_url=host_url())
+        assert response.status_code == 503
+        scheduler = response.json["checks"]["scheduler"]
+        assert scheduler["ok"] is False and scheduler["age_seconds"] >= 3600
+        metrics = client.get("/metrics", base_url=host_url()).get_data(as_text=True)
+        [line] = [line for line in metrics.splitlines()
+                  if line.startswith("loket_scheduler_heartbeat_timestamp_seconds ")]
+        assert float(line.split()[1]) == pytest.approx(stale)
+    finally:
+        jobs.redis_connection(app).delete(jobs._key(app.config["JOBS_QUEUE"], "scheduler-heartbeat"))
