@@ -7,6 +7,6 @@ __all__ = ["init_app"]
 
 
 def init_app(app: Flask) -> None:
-    from . import views
+    from . import audit, views  # noqa: F401 — audit adds its routes to views' blueprint
 
     app.register_blueprint(views.bp)
