@@ -129,15 +129,6 @@ def region_entries(session: Session, tenants, filters: Filters, *, limit: int = 
     return list(session.execute(select(union).order_by(union.c.at.desc(), union.c.id).limit(limit)).all())
 
 
-def region_actions(session: Session, tenants) -> list[str]:
-    """The actions any of ``tenants``' logs holds (the filter's choices)."""
-    parts = [select(_entries_of(t.schema).c.action).distinct() for t in _with_log(session, tenants)]
-    if not parts:
-        return []
-    union = (sa.union(*parts) if len(parts) > 1 else parts[0]).subquery()
-    return list(session.scalars(select(union.c.action).order_by(union.c.action)))
-
-
 # --- the family's download ---------------------------------------------------------------------
 
 
