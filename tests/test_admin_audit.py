@@ -174,3 +174,19 @@ def test_only_the_regions_administrators_open_it(app, region, make_user):
 def test_the_admin_navigation_links_the_region_log(app, region):
     html = _admin(app, region).get("/beheer/regio/", base_url=host_url()).get_data(as_text=True)
     assert f'href="{PAGE}"' in html
+
+
+def test_the_region_log_reads_every_municipality_in_one_statement(app, region, make_tenant, count_queries):
+    """The page's statements do not grow with the municipalities: one UNION ALL lists them all."""
+    client = _admin(app, region)
+    query = {"gezin": str(region["family"])}
+    client.get(PAGE, query_string=query, base_url=host_url())  # the login's first page loads
+    with count_queries() as two:
+        assert client.get(PAGE, query_string=query, base_url=host_url()).status_code == 200
+    for _ in range(3):
+        _write(make_tenant(), family_id=region["family"])
+    db.session.flush()
+    with count_queries() as five:
+        html = client.get(PAGE, query_string=query, base_url=host_url()).get_data(as_text=True)
+    assert _count(html) == 3
+    assert five() == two(), f"{two}\n---\n{five}"
