@@ -152,6 +152,10 @@ RATELIMIT_HEADERS_ENABLED = True
 RATELIMIT_SWALLOW_ERRORS = True
 RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 RATELIMIT_KEY_PREFIX = "loket"
+# The limiter's Redis client (limits passes these to redis.from_url): a Redis that accepts
+# connections and never answers must not hold a login for long. After one timeout the limiter
+# counts in memory and asks Redis again after 1, 2, 4 … 32 s (Flask-Limiter's back-off).
+RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
 RATELIMIT_LOGIN = "10 per minute;60 per hour"
 RATELIMIT_REGISTER = "5 per minute;20 per hour"
 RATELIMIT_RESET = "5 per minute;20 per hour"

@@ -8,6 +8,7 @@ __all__ = ["init_app"]
 
 def init_app(app: Flask) -> None:
     from . import (
+        audit,  # noqa: F401 — the region's audit log (/beheer/regio/audit) on views.bp
         figures,  # noqa: F401 — the region's figures (/beheer/regio/cijfers) on views.bp
         views,
     )
