@@ -7,6 +7,6 @@ __all__ = ["init_app"]
 
 
 def init_app(app: Flask) -> None:
-    from . import views
+    from . import coordinators, municipalities, views  # noqa: F401 — routes on views.bp
 
     app.register_blueprint(views.bp)
