@@ -183,16 +183,17 @@ def provision_now(app: Flask, provisioning_id: str, *, now: datetime | None = No
             with jobs.recorded(app, JOB) as run:
                 run.skip("bad-argument")
             return "bad-argument"
-        # Locked until the commit: a second run of the same job waits here, then finds it done.
-        row = db.session.scalar(select(TenantProvisioning).where(TenantProvisioning.id == key).with_for_update())
-        with jobs.recorded(app, JOB, tenant_slug=row.slug if row is not None else None) as run:
-            if row is None:
-                run.skip("missing")
-                return "missing"
-            if row.status == ProvisioningStatus.DONE:
-                run.skip("done")
-                db.session.rollback()
-                return row.status
+        found = db.session.get(TenantProvisioning, key)
+        slug = found.slug if found is not None else None
+        db.session.rollback()  # only a read: the work's own transaction starts inside the recorded run
+        with jobs.recorded(app, JOB, tenant_slug=slug) as run:
+            # Locked until the commit: a second run of the same job waits here, then finds it done.
+            row = db.session.scalar(select(TenantProvisioning).where(TenantProvisioning.id == key)
+                                    .with_for_update().execution_options(populate_existing=True))
+            if row is None or row.status == ProvisioningStatus.DONE:
+                db.session.rollback()  # nothing to do: release the lock before the run is closed
+                run.skip("missing" if row is None else "done")
+                return "missing" if row is None else ProvisioningStatus.DONE
             now = now or clock.now(app)
             state: dict = {}
             try:

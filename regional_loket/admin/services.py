@@ -77,7 +77,7 @@ def archive(session: Session, tenant: Tenant, *, actor_id: uuid.UUID | None, rea
     with tenant_scope(session, tenant):
         rows = list(session.scalars(select(Application).where(Application.status.in_(OPEN_STATUSES))
                                     .order_by(Application.created_at)))
-        names = dict(session.execute(select(Location.id, Location.name)))
+        names = dict(session.execute(select(Location.id, Location.name)).tuples().all())
     withdrawn: dict[uuid.UUID, list] = {}  # request → its withdrawn applications
     for application in rows:
         change = application_services.withdraw(session, tenant, application, actor_id=None,
