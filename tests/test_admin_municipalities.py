@@ -3,6 +3,7 @@ creating one by a provisioning job (idempotent, a failure leaves nothing and can
 archive and restore, renaming the subdomain, the definition files staying consistent, and the
 coordinators of a municipality."""
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -470,3 +471,107 @@ def test_the_provisioning_page_shows_progress_from_redis(app, client, admin):
     assert state["status"] == "pending" and state["step"] == 2
     assert state["label"] == str(provisioning.STEPS[2][1])
     assert re.search(r"Stap 2 van \d", state["text"])
+
+
+# --- export and import -------------------------------------------------------------------------
+
+
+def _drop(archive):
+    """Remove exactly what the archive holds (children first) and the schema: the municipality
+    is gone from this database, as if it were another deployment."""
+    from regional_loket.admin import transfer
+
+    for name, _where in reversed(transfer.SHARED_ROWS):
+        rows = archive.shared.get(name) or []
+        if not rows:
+            continue
+        table = db.metadata.tables[f"shared.{name}"]
+        keys = [c.name for c in table.primary_key.columns]
+        match = " AND ".join(f't."{k}" = r."{k}"' for k in keys)
+        db.session.execute(sa.text(f'DELETE FROM shared."{name}" t USING json_populate_recordset('
+                                   f'NULL::shared."{name}", CAST(:rows AS json)) r WHERE {match}'),
+                           {"rows": json.dumps(rows)})
+    db.session.execute(sa.text(f'DROP SCHEMA "gem_{archive.manifest["slug"]}" CASCADE'))
+    db.session.commit()
+    db.session.expire_all()
+
+
+def test_export_then_import_restores_every_row(app, runner, make_tenant, make_location, make_user, tmp_path):
+    from regional_loket.admin import transfer
+    from regional_loket.tenancy import administration, profiles
+
+    herent = make_tenant("herent", name="Herent", domains=["kinderopvang.herent.be"])
+    leuven = make_tenant("leuven", name="Leuven")
+    zon = make_location(herent, "De Zonnebloem", free={(factories.START, "baby"): 2})
+    bos = make_location(herent, "Het Bos")
+    elders = make_location(leuven, "Elders")
+    staff = make_user("provider_staff", tenant=herent, locations=[zon.id])
+    only_here_user, only_here = factories.make_family(db.session, email="hier@example.be")
+    child = factories.make_child(db.session, only_here)
+    care = factories.make_request(db.session, only_here, child, locations=[zon, bos])
+    factories.make_offer(db.session, care.choices[0])
+    _other_user, both = factories.make_family(db.session, email="beide@example.be")
+    factories.make_request(db.session, both, factories.make_child(db.session, both, first_name="Mo"),
+                           locations=[zon, elders])
+    now = factories.utcnow()
+    administration.rename_subdomain(db.session, herent, "herent-loket", now=now)
+    profiles.update_identity(db.session, herent, actor_id=staff.id, name="Herent", colour="#0b3d6e", now=now)
+    db.session.commit()
+
+    path = tmp_path / "herent.tar.gz"
+    result = runner.invoke(args=["tenants", "export", "herent", str(path)])
+    assert result.exit_code == 0, result.output
+    exported = transfer.load(path)
+    tables = exported.manifest["tables"]
+    assert tables["shared/families"] == 1 and tables["shared/requests"] == 1 and tables["shared/choices"] == 2
+    assert tables["tenant/applications"] == 3 and tables["tenant/locations"] == 2
+    assert tables["shared/retired_subdomains"] == 1 and tables["shared/catalog_locations"] == 2
+    assert tables["tenant/application_events"] >= 4 and tables["tenant/audit_log"] >= 1
+    assert exported.shared["families"][0]["id"] == str(only_here.id)  # the other family asked elsewhere too
+
+    refused = runner.invoke(args=["tenants", "import", str(path)])
+    assert refused.exit_code == 1 and "already exists" in refused.output
+
+    _drop(exported)
+    assert tenancy_services.get_tenant(db.session, "herent") is None
+    result = runner.invoke(args=["tenants", "import", str(path)])
+    assert result.exit_code == 0, result.output
+
+    restored = tenancy_services.get_tenant(db.session, "herent")
+    again = transfer.read(db.session, restored)
+    assert again.shared == exported.shared
+    assert again.tenant == exported.tenant
+    assert {k: v for k, v in again.manifest.items() if k != "exported_at"} == {
+        k: v for k, v in exported.manifest.items() if k != "exported_at"}
+    # The guardian's account exists here: the link stays (it is cleared only when it does not).
+    assert exported.shared["guardians"][0]["user_id"] == str(only_here_user.id)
+    # It works again: the portal answers, on its (renamed) host, and the old one redirects.
+    client = app.test_client()
+    assert client.get("/", base_url=f"http://herent-loket.{REGION}").status_code == 200
+    assert client.get("/", base_url=f"http://herent.{REGION}").status_code == 308
+
+
+def test_an_import_of_other_versions_is_refused_and_writes_nothing(app, runner, make_tenant, tmp_path):
+    import tarfile
+
+    make_tenant("herent", name="Herent")
+    db.session.commit()
+    path = tmp_path / "herent.tar.gz"
+    assert runner.invoke(args=["tenants", "export", "herent", str(path)]).exit_code == 0
+    from regional_loket.admin import transfer
+
+    archive = transfer.load(path)
+    _drop(archive)
+    archive.manifest["tenant_version"] = "tenant_0001"
+    other = tmp_path / "old.tar.gz"
+    with tarfile.open(other, "w:gz") as tar:
+        transfer._add(tar, "manifest.json", json.dumps(archive.manifest))
+        for name, rows in archive.shared.items():
+            transfer._add(tar, f"shared/{name}.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    result = runner.invoke(args=["tenants", "import", str(other)])
+    assert result.exit_code == 1 and "schema versions differ" in result.output
+    assert tenancy_services.get_tenant(db.session, "herent") is None
+    assert not _schema_exists("gem_herent")
+    garbage = tmp_path / "garbage.tar.gz"
+    garbage.write_bytes(b"not an archive")
+    assert runner.invoke(args=["tenants", "import", str(garbage)]).exit_code == 1

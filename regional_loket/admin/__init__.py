@@ -10,3 +10,7 @@ def init_app(app: Flask) -> None:
     from . import coordinators, municipalities, views  # noqa: F401 — routes on views.bp
 
     app.register_blueprint(views.bp)
+    from ..tenancy.cli import tenants
+    from .cli import register
+
+    register(tenants)

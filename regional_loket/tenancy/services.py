@@ -158,12 +158,17 @@ def create_tenant(
     )
     session.add(tenant)
     session.flush()
-    connection = session.connection()
-    connection.exec_driver_sql(f"CREATE SCHEMA {migrate.quote_schema(schema)}")
+    create_schema(session, tenant)
+    return tenant
+
+
+def create_schema(session: Session, tenant: Tenant) -> None:
+    """Build ``tenant``'s schema at the current head in the caller's transaction (its row
+    exists): tables from the models, then the version stamp. Also what an import restores into."""
+    session.connection().exec_driver_sql(f"CREATE SCHEMA {migrate.quote_schema(tenant.schema)}")
     with tenant_scope(session, tenant):
         db.metadata.create_all(session.connection(), tables=tenant_tables())
-    migrate.stamp_tenant(session.connection(), schema)
-    return tenant
+    migrate.stamp_tenant(session.connection(), tenant.schema)
 
 
 def archive_tenant(session: Session, slug: str) -> Tenant:
