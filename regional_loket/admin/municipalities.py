@@ -9,6 +9,7 @@ import uuid
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from .. import clock
@@ -181,8 +182,9 @@ def archive_municipality(slug: str):
             _form_errors(form, error.errors)
         else:
             db.session.commit()
-            flash(_("%(name)s is gearchiveerd; %(count)s open aanvragen werden ingetrokken.", name=tenant.name,
-                    count=count), "success")
+            flash(ngettext("%(name)s is gearchiveerd; %(num)s open aanvraag werd ingetrokken.",
+                           "%(name)s is gearchiveerd; %(num)s open aanvragen werden ingetrokken.", count,
+                           name=tenant.name), "success")
             return redirect(url_for("admin.municipality", slug=tenant.slug))
     return render_template("admin/municipality_archive.html", tenant=tenant, form=form,
                            open_count=services.open_applications(db.session, tenant)), 200 if not form.errors else 422
