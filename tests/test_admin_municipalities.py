@@ -18,7 +18,7 @@ from regional_loket.admin.models import TenantProvisioning
 from regional_loket.applications import Application, Status
 from regional_loket.extensions import db
 from regional_loket.jobs.models import JobRun
-from regional_loket.notifications import Notification
+from regional_loket.notifications import Notification, render
 from regional_loket.tenancy import AuditEntry, Tenant, tenant_scope
 from regional_loket.tenancy import services as tenancy_services
 from regional_loket.tenancy.models import MunicipalityProfile
@@ -394,6 +394,9 @@ def test_inviting_a_coordinator_mails_in_their_language_and_the_link_makes_them_
     assert (invitation.role, invitation.email, invitation.language) == ("coordinator", "nieuwe.coord@herent.be", "en")
     mail = db.session.scalar(sa.select(Notification).where(Notification.recipient_email == invitation.email))
     assert (mail.template, mail.language) == ("coordinator_invitation", "en")
+    subject, text, _html = render(app, mail)
+    assert subject == "Invitation: coordinator of the Herent childcare desk"
+    assert "invites you to be coordinator of the Herent childcare desk" in text and mail.data["url"] in text
     page = client.get(f"{BASE}/gemeenten/herent", base_url=host_url()).get_data(as_text=True)
     assert "nieuwe.coord@herent.be" in page and "uitgenodigd" in page
     with tenant_scope(db.session, herent):

@@ -81,8 +81,9 @@ def request(session: Session, *, slug: str, subdomain: str, name: str, nis_code:
 
 
 def retry(row: TenantProvisioning, *, now: datetime) -> None:
-    """A failed provisioning, asked for again (then :func:`start`)."""
-    if row.status != ProvisioningStatus.FAILED:
+    """A failed provisioning asked for again, or a pending one whose job never started (Redis
+    was down); then :func:`start`. Running its job twice is harmless (it skips a done row)."""
+    if row.status not in (ProvisioningStatus.FAILED, ProvisioningStatus.PENDING):
         raise LookupError(row.id)
     row.status, row.error, row.updated_at = ProvisioningStatus.PENDING, None, now
 
