@@ -9,8 +9,14 @@ __all__ = ["init_app"]
 def init_app(app: Flask) -> None:
     from . import (
         audit,  # noqa: F401 — the region's audit log (/beheer/regio/audit) on views.bp
+        coordinators,  # noqa: F401 — each municipality's coordinators on views.bp
         figures,  # noqa: F401 — the region's figures (/beheer/regio/cijfers) on views.bp
+        municipalities,  # noqa: F401 — municipalities created, archived, renamed on views.bp
         views,
     )
 
     app.register_blueprint(views.bp)
+    from ..tenancy.cli import tenants
+    from .cli import register
+
+    register(tenants)

@@ -59,6 +59,7 @@ class StatusNote(enum.StrEnum):
     ACCEPTED_ELSEWHERE = "accepted-elsewhere"  # the family accepted a place at another choice
     HIGHER_CHOICE_ACCEPTED = "higher-choice-accepted"  # a higher-ranked choice was accepted later
     FAMILY_ERASED = "family-erased"  # the family's data were erased
+    MUNICIPALITY_ARCHIVED = "municipality-archived"  # the municipality left the regional platform
 
 
 # One wording per status, for the family and for staff alike.
@@ -103,6 +104,7 @@ STATUS_NOTE_LABELS = {
     StatusNote.ACCEPTED_ELSEWHERE: _l("een plaats bij een andere keuze werd aanvaard"),
     StatusNote.HIGHER_CHOICE_ACCEPTED: _l("een plaats bij een hogere keuze werd aanvaard"),
     StatusNote.FAMILY_ERASED: _l("de gegevens van het gezin werden gewist"),
+    StatusNote.MUNICIPALITY_ARCHIVED: _l("de gemeente neemt niet meer deel aan het regionale loket"),
 }
 _CODE = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)+")
 

@@ -143,6 +143,20 @@ class TenantDomain(db.Model):
     tenant: Mapped[Tenant] = relationship(back_populates="domains")
 
 
+class RetiredSubdomain(db.Model):
+    """A subdomain a municipality used before it was renamed: its host answers with a permanent
+    redirect to the new one (same path), and no other municipality may take it."""
+
+    __tablename__ = "retired_subdomains"
+    __table_args__ = {"schema": SHARED_SCHEMA}
+
+    subdomain: Mapped[str] = mapped_column(String(63), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey(f"{SHARED_SCHEMA}.tenants.id", ondelete="CASCADE"), index=True
+    )
+    retired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Postcode(db.Model):
     """A locality with its postcode and centroid: the unit of "distance from a postcode"."""
 
