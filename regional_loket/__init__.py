@@ -70,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
         notifications,
         observability,
         provider,
+        tariffs,
         tenancy,
         vocabulary,
         web,
@@ -92,7 +93,7 @@ def create_app(config: dict | None = None) -> Flask:
     vocabulary.init_app(app)
     accounts.init_app(app)
     notifications.init_app(app)
-    for domain in (admin, coordinator, catalog, applications, audit, care_requests, families, provider):
+    for domain in (admin, coordinator, catalog, applications, audit, care_requests, families, provider, tariffs):
         domain.init_app(app)
     demo.init_app(app)
     i18n.init_app(app)

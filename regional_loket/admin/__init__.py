@@ -7,6 +7,6 @@ __all__ = ["init_app"]
 
 
 def init_app(app: Flask) -> None:
-    from . import views
+    from . import policies, tariffs, views  # noqa: F401 — policies and tariffs add their routes to views.bp
 
     app.register_blueprint(views.bp)
