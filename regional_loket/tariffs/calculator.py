@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-import wtforms
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from wtforms.validators import InputRequired, NumberRange, Optional
@@ -28,8 +28,12 @@ CHILDREN_MAX = 15
 _DAYS = NumberRange(0, 7, message=_l("Vul 0 tot 7 dagen in."))
 
 
-class EstimateForm(wtforms.Form):
-    """Read from the query string: no CSRF token (nothing is changed), no session."""
+class EstimateForm(FlaskForm):
+    """Read from the query string: no CSRF token (nothing is changed, and an anonymous visitor
+    gets no session for it). A FlaskForm for Flask-WTF's translated messages of WTForms."""
+
+    class Meta:
+        csrf = False
 
     inkomen = DecimalField(
         _l("Gezamenlijk belastbaar inkomen per jaar (euro)"),
