@@ -11,8 +11,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from regional_loket.applications import PriorityPolicy, ranking
-from regional_loket.applications import policies
+from regional_loket.applications import PriorityPolicy, policies, ranking
 from regional_loket.extensions import db
 from regional_loket.tenancy import tenant_scope
 from regional_loket.tenancy.models import AuditEntry
