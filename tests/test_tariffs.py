@@ -317,6 +317,9 @@ def test_the_admin_adds_a_tariff_year_audited_everywhere(admin):
     ({"source": " "}, "source", "Vermeld de bron van de cijfers."),
     ({"minimum": "zes"}, "minimum", "Vul een getal in met de cijfers 0 tot 9, bv. 39.50."),
     ({"minimum": "٦"}, "minimum", "Vul een getal in met de cijfers 0 tot 9, bv. 39.50."),
+    ({"minimum": "6.245"}, "minimum", "Hoogstens twee cijfers na het decimaalteken."),
+    ({"part_day_below_hours": "4.75"}, "part_day_below_hours", "Hoogstens één cijfer na het decimaalteken."),
+    ({"maximum": "1000000"}, "maximum", "Dat getal is te groot."),
 ])
 def test_tariff_figures_out_of_order_are_refused_with_nothing_written(admin, changes, field, message):
     before = db.session.scalar(sa.text("SELECT count(*) FROM shared.income_tariffs"))

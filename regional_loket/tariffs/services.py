@@ -24,6 +24,9 @@ SOURCE_MAX = 500
 MONEY_MAX = Decimal("999999.99")  # Numeric(8, 2)
 INCOME_MAX = Decimal("9999999999.99")  # Numeric(12, 2)
 
+# Decimals each figure keeps (its column's scale): more would be rounded away silently.
+_PLACES = {"part_day_below_hours": 1, "long_day_above_hours": 1, "part_day_share": 1, "full_day_share": 1,
+           "long_day_share": 1}
 TARIFF_FIELDS = ("minimum", "lowest_minimum", "maximum", "child_reduction", "income_lower", "income_upper",
                  "part_day_below_hours", "long_day_above_hours", "part_day_share", "full_day_share",
                  "long_day_share")
@@ -103,6 +106,8 @@ def check_tariff(values: dict) -> dict[str, str]:
             errors[name] = str(_l("Vul een getal van 0 of meer in."))
         elif value > (INCOME_MAX if name.startswith("income") else MONEY_MAX):
             errors[name] = str(_l("Dat getal is te groot."))
+        elif _too_precise(value, _PLACES.get(name, 2)):
+            errors[name] = _precision_message(_PLACES.get(name, 2))
     if errors:
         return errors
     v = values
@@ -131,6 +136,15 @@ def check_tariff(values: dict) -> dict[str, str]:
     return errors
 
 
+def _too_precise(value: Decimal, places: int) -> bool:
+    return value != value.quantize(Decimal(1).scaleb(-places))
+
+
+def _precision_message(places: int) -> str:
+    return str(_l("Hoogstens één cijfer na het decimaalteken.") if places == 1
+               else _l("Hoogstens twee cijfers na het decimaalteken."))
+
+
 def check_threshold(amount) -> dict[str, str]:
     if not isinstance(amount, Decimal) or not amount.is_finite():
         return {"amount": str(_l("Vul een getal in."))}
@@ -138,6 +152,8 @@ def check_threshold(amount) -> dict[str, str]:
         return {"amount": str(_l("De grens moet groter zijn dan 0."))}
     if amount > INCOME_MAX:
         return {"amount": str(_l("Dat getal is te groot."))}
+    if _too_precise(amount, 2):
+        return {"amount": _precision_message(2)}
     return {}
 
 
