@@ -72,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
         provider,
         retention,
         statistics,
+        tariffs,
         tenancy,
         vocabulary,
         web,
@@ -95,7 +96,7 @@ def create_app(config: dict | None = None) -> Flask:
     accounts.init_app(app)
     notifications.init_app(app)
     for domain in (admin, coordinator, catalog, applications, audit, care_requests, families, provider, statistics,
-                   retention):
+                   retention, tariffs):
         domain.init_app(app)
     demo.init_app(app)
     i18n.init_app(app)

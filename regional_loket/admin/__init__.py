@@ -12,6 +12,8 @@ def init_app(app: Flask) -> None:
         coordinators,  # noqa: F401 — each municipality's coordinators on views.bp
         figures,  # noqa: F401 — the region's figures (/beheer/regio/cijfers) on views.bp
         municipalities,  # noqa: F401 — municipalities created, archived, renamed on views.bp
+        policies,  # noqa: F401 — priority policy versions (/beheer/regio/voorrang) on views.bp
+        tariffs,  # noqa: F401 — yearly thresholds and tariff parameters on views.bp
         views,
     )
 

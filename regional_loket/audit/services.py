@@ -82,6 +82,13 @@ ACTION_LABELS = {
     "staff.revoke": _l("toegang van een medewerker ingetrokken"),
     "membership.grant": _l("rol toegekend"),
     "membership.remove": _l("rol verwijderd"),
+    # The region's rules and yearly figures (admin): logged in every active municipality.
+    "policy.add": _l("versie van de voorrangsregels toegevoegd"),
+    "policy.update": _l("geplande versie van de voorrangsregels gewijzigd"),
+    "income_threshold.add": _l("inkomensgrens voor voorrang toegevoegd"),
+    "income_threshold.update": _l("inkomensgrens voor voorrang gewijzigd"),
+    "income_tariff.add": _l("parameters van het inkomenstarief toegevoegd"),
+    "income_tariff.update": _l("parameters van het inkomenstarief gewijzigd"),
     "settings.identity": _l("naam of huisstijl gewijzigd"),
     "settings.rules": _l("regels van de gemeente gewijzigd"),
     "settings.portal_texts": _l("teksten van het loket gewijzigd"),

@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from .. import audit
+from .. import audit, clock, tariffs
 from ..accounts import Role, require
 from ..accounts.forms import ConfirmForm
 from ..audit.web import record_view
@@ -34,6 +34,7 @@ from ..families import services as families
 from ..months import add_months, month_start
 from ..tenancy import Hosts, Tenant, serves
 from ..web import register_back_office
+from ..web.formatting import money
 from ..web.urls import switch_url
 from . import forms, services
 from .models import CareRequest, Choice, RequestStatus
@@ -371,6 +372,12 @@ def family_details(request_id: uuid.UUID):
     form = forms.FamilyForm(obj=family if request.method == "GET" else None)
     if acting_for:
         forms.speak_of_the_family(form)
+    # "Below the threshold" means the region's figure for the wanted start's year (or the
+    # latest year before it): say which, so the family declares against a known amount.
+    threshold = tariffs.services.threshold_for(db.session, (care.start_date or clock.today()).year)
+    if threshold is not None:
+        form.low_income.description = _("De grens voor %(year)s: een gezamenlijk belastbaar inkomen van %(amount)s "
+                                        "per jaar.", year=threshold.year, amount=money(threshold.amount))
     chosen = [c.location_id for c in care.choices]
     names = _locations(care)
     form.siblings.choices = [SelectChoice(str(location_id), names[location_id]["location"].name)
@@ -422,8 +429,14 @@ def review(request_id: uuid.UUID):
             attempt.commit()
             db.session.commit()
             return redirect(url_for("requests.received", request_id=care.id))
+    locations = _locations(care)
+    # The estimate, when a chosen location has an income-related tariff: for the wanted start's
+    # year and the request's plan; what is typed in goes nowhere but this answer.
+    estimate = tariffs.calculator(db.session, request.args, today=clock.today(), start=care.start_date,
+                                  plan=tariffs.Plan.from_care_plan(care.care_plan)) \
+        if any(info["location"].tariff == "income" for info in locations.values()) else None
     return render_template("requests/review.html", care=care, family=family, child=child, form=form,
-                           locations=_locations(care), problem=problem,
+                           locations=locations, problem=problem, estimate=estimate,
                            acting_for=_acting_for(family)), 200 if problem is None else 422
 
 
