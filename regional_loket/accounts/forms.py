@@ -147,3 +147,15 @@ class NewStaffAccountForm(FlaskForm):
 
     name = _name_field()
     password, confirm = _new_password_fields()
+
+
+def mail_preferences_form(mails, wanted: dict[str, bool]) -> FlaskForm:
+    """One checkbox per optional mail the person receives (``preferences.applicable``), ticked
+    when wanted. Built per request: which mails apply depends on the person's roles."""
+
+    class MailPreferencesForm(FlaskForm):
+        pass
+
+    for mail in mails:
+        setattr(MailPreferencesForm, mail.kind, BooleanField(mail.label, description=mail.hint))
+    return MailPreferencesForm(data=wanted)
