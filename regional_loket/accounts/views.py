@@ -405,7 +405,8 @@ def mail_preferences():
     """The optional mails (digests) the person's roles bring, each on or off."""
     user = current_user._get_current_object()
     mails = preferences.applicable(user)
-    form = forms.mail_preferences_form(mails, {m.kind: preferences.wants(user, m.kind) for m in mails})
+    form = forms.mail_preferences_form(mails, {m.kind: preferences.wants(user, m.kind) for m in mails},
+                                       formdata=request.form if request.method == "POST" else None)
     if mails and form.validate_on_submit():
         preferences.set_wanted(user, {m.kind: bool(form[m.kind].data) for m in mails})
         db.session.commit()

@@ -92,10 +92,13 @@ def desk_digest(slug: str) -> dict:
 
 def desk_digest_now(app: Flask, slug: str) -> dict:
     with app.app_context(), jobs.recorded(app, "desk-digest", tenant_slug=tenancy_services.job_slug(slug)) as run:
-        tenant = tenant_for_run(db.session, run, slug)
-        if tenant is not None:
-            run.count("mailed", send_desk_digests(db.session, tenant, now=clock.now(app), today=clock.today(app)))
-            db.session.commit()
+        try:
+            tenant = tenant_for_run(db.session, run, slug)
+            if tenant is not None:
+                run.count("mailed", send_desk_digests(db.session, tenant, now=clock.now(app), today=clock.today(app)))
+                db.session.commit()
+        finally:
+            db.session.rollback()  # a skipped or failed run ends its transaction before it is recorded
         return dict(run.counts)
 
 
@@ -105,12 +108,15 @@ def start_approaching(slug: str) -> dict:
 
 def start_approaching_now(app: Flask, slug: str) -> dict:
     with app.app_context(), jobs.recorded(app, "start-approaching", tenant_slug=tenancy_services.job_slug(slug)) as run:
-        tenant = tenant_for_run(db.session, run, slug)
-        if tenant is not None:
-            told = notices.tell_start_approaching(db.session, tenant, today=clock.today(app), now=clock.now(app))
-            for name, n in told.items():
-                run.count(name, n)
-            db.session.commit()
+        try:
+            tenant = tenant_for_run(db.session, run, slug)
+            if tenant is not None:
+                told = notices.tell_start_approaching(db.session, tenant, today=clock.today(app), now=clock.now(app))
+                for name, n in told.items():
+                    run.count(name, n)
+                db.session.commit()
+        finally:
+            db.session.rollback()  # a skipped or failed run ends its transaction before it is recorded
         return dict(run.counts)
 
 

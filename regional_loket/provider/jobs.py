@@ -82,12 +82,15 @@ def staff_digest(slug: str) -> dict:
 
 def staff_digest_now(app: Flask, slug: str) -> dict:
     with app.app_context(), jobs.recorded(app, "staff-digest", tenant_slug=tenancy_services.job_slug(slug)) as run:
-        tenant, why_not = tenancy_services.tenant_for_job(db.session, slug)
-        if tenant is None:
-            run.skip(why_not)
-        else:
-            run.count("mailed", send_staff_digests(db.session, tenant, now=clock.now(app), today=clock.today(app)))
-            db.session.commit()
+        try:
+            tenant, why_not = tenancy_services.tenant_for_job(db.session, slug)
+            if tenant is None:
+                run.skip(why_not)
+            else:
+                run.count("mailed", send_staff_digests(db.session, tenant, now=clock.now(app), today=clock.today(app)))
+                db.session.commit()
+        finally:
+            db.session.rollback()  # a skipped or failed run ends its transaction before it is recorded
         return dict(run.counts)
 
 
