@@ -470,3 +470,5 @@ def test_the_daily_digest_reaches_the_coordinator_through_the_queue_and_smtp(mak
     with app.app_context():
         outcomes = [r.outcome for r in runs.list_runs(db.session, job="desk-digest", tenant_slug=slug)[0]]
         assert outcomes == ["ok", "ok"]
+        fan_out = runs.list_runs(db.session, job="desk-digest-everywhere")[0][:2]
+        assert [r.outcome for r in fan_out] == ["ok", "ok"] and all(r.counts["enqueued"] >= 1 for r in fan_out)

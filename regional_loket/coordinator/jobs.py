@@ -124,6 +124,7 @@ def _everywhere(job_name: str, func) -> int:
     app = jobs.job_app()
     with app.app_context(), jobs.recorded(app, f"{job_name}-everywhere") as run:
         slugs = [t.slug for t in tenancy_services.list_tenants(db.session, include_archived=False)]
+        db.session.rollback()  # read only: end the transaction before the run is recorded
         for slug in slugs:
             jobs.enqueue(app, func, slug, job_id=f"{job_name}-{slug}")
         run.count("enqueued", len(slugs))

@@ -99,6 +99,7 @@ def staff_digests_everywhere() -> int:
     app = jobs.job_app()
     with app.app_context(), jobs.recorded(app, "staff-digest-everywhere") as run:
         slugs = [t.slug for t in tenancy_services.list_tenants(db.session, include_archived=False)]
+        db.session.rollback()  # read only: end the transaction before the run is recorded
         for slug in slugs:
             jobs.enqueue(app, staff_digest, slug, job_id=f"staff-digest-{slug}")
         run.count("enqueued", len(slugs))
