@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from regional_loket import clock
-from regional_loket.accounts import preferences
+from regional_loket.accounts import User, preferences
 from regional_loket.care_requests import CareRequest
 from regional_loket.coordinator.call_list import CallEntry, describe
 from regional_loket.coordinator.jobs import desk_digest_now, start_approaching_now
@@ -429,14 +429,16 @@ def test_the_preferences_form_needs_its_csrf_token(committed):
         page = client.get(path, base_url=host_url()).get_data(as_text=True)
         return page.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
 
-    client.post("/aanmelden", data={"email": email, "password": PASSWORD, "csrf_token": token("/aanmelden")},
-                base_url=host_url())
-    assert client.post("/account/e-mails", data={}, base_url=host_url()).status_code == 400
-    assert client.post("/account/e-mails", data={"csrf_token": token("/account/e-mails")},
-                       base_url=host_url()).status_code == 200  # no digest for this account: nothing to save
-    with app.app_context():
-        db.session.execute(sa.delete(accounts.User).where(accounts.User.email == email))
-        db.session.commit()
+    try:
+        client.post("/aanmelden", data={"email": email, "password": PASSWORD, "csrf_token": token("/aanmelden")},
+                    base_url=host_url())
+        assert client.post("/account/e-mails", data={}, base_url=host_url()).status_code == 400
+        assert client.post("/account/e-mails", data={"csrf_token": token("/account/e-mails")},
+                           base_url=host_url()).status_code == 200  # no digest for this account: nothing to save
+    finally:  # committed: other tests count the region's users
+        with app.app_context():
+            db.session.execute(sa.delete(User).where(User.email == email))
+            db.session.commit()
 
 
 # --- 6. end to end: the scheduler's job, a worker, a real SMTP server ---------------------------------
@@ -454,21 +456,28 @@ def test_the_daily_digest_reaches_the_coordinator_through_the_queue_and_smtp(mak
     with app.app_context():
         tenant = tenancy_services.get_tenant(db.session, slug)
         place = f.make_location(db.session, tenant, "Zonnige Hoek")
-        _, family = f.make_family(db.session)
+        parent, family = f.make_family(db.session)
         child = f.make_child(db.session, family)
         f.make_request(db.session, family, child, locations=[place], now=utcnow() - timedelta(days=30))
         desk = f.make_user(db.session, "coordinator", tenant=tenant, name="Hilde", language="fr")
         db.session.commit()
-        email = desk.email
-    for _ in range(2):  # the scheduler enqueues it twice the same day: one mail
-        assert jobs.enqueue(app, desk_digests_everywhere)
-        work_burst(app)
-    [message] = smtp_server.to(email)
-    text = message.get_body(preferencelist=("plain",)).get_content()
-    assert message["Content-Language"] == "fr" and "Zonnige Hoek" in message.get_body(("html",)).get_content()
-    assert translated(app, "fr", "Per locatie:") in text and "/opvang/" in text
-    with app.app_context():
-        outcomes = [r.outcome for r in runs.list_runs(db.session, job="desk-digest", tenant_slug=slug)[0]]
-        assert outcomes == ["ok", "ok"]
-        fan_out = runs.list_runs(db.session, job="desk-digest-everywhere")[0][:2]
-        assert [r.outcome for r in fan_out] == ["ok", "ok"] and all(r.counts["enqueued"] >= 1 for r in fan_out)
+        email, people, family_id = desk.email, [parent.id, desk.id], family.id
+    try:
+        for _ in range(2):  # the scheduler enqueues it twice the same day: one mail
+            assert jobs.enqueue(app, desk_digests_everywhere)
+            work_burst(app)
+        [message] = smtp_server.to(email)
+        text = message.get_body(preferencelist=("plain",)).get_content()
+        assert message["Content-Language"] == "fr" and "Zonnige Hoek" in message.get_body(("html",)).get_content()
+        assert translated(app, "fr", "Per locatie:") in text and "/opvang/" in text
+        with app.app_context():
+            outcomes = [r.outcome for r in runs.list_runs(db.session, job="desk-digest", tenant_slug=slug)[0]]
+            assert outcomes == ["ok", "ok"]
+            fan_out = runs.list_runs(db.session, job="desk-digest-everywhere")[0][:2]
+            assert [r.outcome for r in fan_out] == ["ok", "ok"] and all(r.counts["enqueued"] >= 1 for r in fan_out)
+    finally:  # committed: other tests count the region's users (the tenant goes with the fixture)
+        with app.app_context():
+            db.session.rollback()
+            db.session.execute(sa.delete(Family).where(Family.id == family_id))
+            db.session.execute(sa.delete(User).where(User.id.in_(people)))
+            db.session.commit()
