@@ -54,6 +54,21 @@ def overdue_counts(session: Session, *, now: datetime, response_days: int) -> di
         .group_by(Application.location_id)).all())
 
 
+def week_counts(session: Session, *, since: datetime, now: datetime, response_days: int,
+                expiring_until: date) -> dict[uuid.UUID, tuple[int, int, int]]:
+    """Per location, in one statement: (applications submitted since ``since``, overdue ones (the
+    rule above), open offers whose deadline is on or before ``expiring_until``). Locations with
+    none of the three are left out. The provider staff's weekly digest."""
+    new = Application.submitted_at >= since
+    expiring = and_(Application.status == Status.OFFERED, Application.offer_deadline <= expiring_until)
+    overdue = overdue_clause(now, response_days)
+    rows = session.execute(
+        select(Application.location_id, func.count().filter(new), func.count().filter(overdue),
+               func.count().filter(expiring))
+        .where(new | overdue | expiring).group_by(Application.location_id))
+    return {location_id: (n, o, e) for location_id, n, o, e in rows}
+
+
 def location_summaries(session: Session, *, now: datetime, response_days: int) -> list:
     """Every location with its open and overdue applications, by name, in one statement:
     rows of (id, name, active, open, overdue)."""

@@ -60,6 +60,9 @@ class CareRequest(UUIDKey, Timestamps, db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # When the family was told its wanted start approaches without an offer (and what the desk
+    # can do): once per request. Not the outbox key alone: the outbox is purged after a while.
+    start_notice_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     choices: Mapped[list[Choice]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="Choice.rank")

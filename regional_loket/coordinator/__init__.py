@@ -19,3 +19,9 @@ def init_app(app: Flask) -> None:
     )
 
     app.register_blueprint(views.bp)
+    # Daily work; the scheduler's intervals, until it runs them at set hours (see jobs.py).
+    from .. import jobs as job_plumbing
+    from .jobs import desk_digests_everywhere, start_approaching_everywhere
+
+    job_plumbing.register_periodic(app, desk_digests_everywhere, every=24 * 3600)
+    job_plumbing.register_periodic(app, start_approaching_everywhere, every=24 * 3600)

@@ -440,3 +440,21 @@ def postcodes_of(tenant_id):
     """The postcodes of a municipality, as a subquery (``Family.postcode.in_(postcodes_of(id))``):
     a family whose home postcode is one of them lives there."""
     return select(Postcode.code).where(Postcode.tenant_id == tenant_id)
+
+
+def tenant_for_job(session: Session, slug) -> tuple[Tenant | None, str | None]:
+    """The active municipality a job's argument names, or (None, why not): a malformed argument,
+    an unknown or an archived municipality. A job then records a skipped run and does nothing."""
+    if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        return None, f"bad-argument {str(slug)[:60]!r}"
+    tenant = get_tenant(session, slug)
+    if tenant is None:
+        return None, "missing"
+    if tenant.is_archived:
+        return None, "archived"
+    return tenant, None
+
+
+def job_slug(slug) -> str | None:
+    """What a job's run record may keep as its municipality: a slug, never a malformed argument."""
+    return slug if isinstance(slug, str) and SLUG_RE.match(slug) else None
