@@ -354,21 +354,26 @@ def test_the_family_confirms_on_its_own_page(app, region):
     assert _ranked_names(region)[0] == "Anna"
 
 
-def test_the_desk_confirms_by_phone_and_another_desk_cannot(app, region):
+def test_the_desk_confirms_by_phone_and_a_desk_without_business_cannot(app, region, make_tenant, make_user):
     _inactive(app, region)
     anna, family = region["anna"], region["anna_family"]
     url = f"/beheer/gezinnen/{family.id}/aanvragen/{anna.id}/bevestigen"
     data = {"method": "phone", "consent": "y"}
+    leuven = make_tenant("leuven", name="Leuven")
     stranger = app.test_client()
-    login(stranger, region["desks"]["tienen"])
-    hand_over(stranger, region["tienen"], "/beheer/")
-    # Tienen has an application of Anna's, but the request is confirmed on its own host only.
-    assert stranger.post(url, data=data, base_url=host_url(region["herent"])).status_code in (302, 403, 404)
+    login(stranger, make_user("coordinator", tenant=leuven))
+    hand_over(stranger, leuven, "/beheer/")
+    # Leuven's desk: no application of this family at its locations, not its desk → 404.
+    assert stranger.post(url, data=data, base_url=host_url(leuven)).status_code == 404
+    # On Herent's host it has no session (sessions are per host): sent to log in, nothing done.
+    answer = stranger.post(url, data=data, base_url=host_url(region["herent"]))
+    assert answer.status_code == 302 and "/aanmelden" in answer.headers["Location"]
     db.session.expire_all()
     assert db.session.get(CareRequest, anna.id).status == RequestStatus.INACTIVE
     desk = app.test_client()
     login(desk, region["desks"]["herent"])
     hand_over(desk, region["herent"], "/beheer/")
+    # Without the family's consent: refused, nothing changed.
     assert desk.post(url, data={"method": "phone"}, base_url=host_url(region["herent"])).status_code == 422
     db.session.expire_all()
     assert db.session.get(CareRequest, anna.id).status == RequestStatus.INACTIVE
@@ -377,6 +382,19 @@ def test_the_desk_confirms_by_phone_and_another_desk_cannot(app, region):
     care = db.session.get(CareRequest, anna.id)
     assert care.status == RequestStatus.OPEN
     assert _applications(care)[0].events[-1].actor_role == "desk"
+    from regional_loket.tenancy import AuditEntry
+    with tenant_scope(db.session, region["herent"]):
+        assert "desk.confirm" in set(db.session.scalars(sa.select(AuditEntry.action)))
+
+
+def test_another_municipalitys_staff_see_nothing_paused(app, region, make_user):
+    _inactive(app, region)
+    client = app.test_client()
+    login(client, make_user("provider_staff", tenant=region["tienen"], locations=[]))
+    hand_over(client, region["tienen"], "/opvang/")
+    # Herent's location is not in Tienen's schema: 404 (or 403 for a location not theirs).
+    answer = client.get(f"/opvang/{region['h1_id']}/", base_url=host_url(region["tienen"]))
+    assert answer.status_code in (403, 404) and "Anna" not in answer.get_data(as_text=True)
 
 
 # --- between the scan and the act --------------------------------------------------------------

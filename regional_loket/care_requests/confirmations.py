@@ -171,7 +171,8 @@ def _tell(session: Session, care: CareRequest, timing: queries.Timing, template:
     family = session.get(Family, care.family_id)
     child = session.get(Child, care.child_id)
     tenant = session.get(Tenant, timing.tenant_id) if timing.tenant_id else None
-    data = {"child": child.first_name if child else "", "due": timing.due_at.date().isoformat(),
+    # A late reminder (the job was down) asks for "today", never for a day already past.
+    data = {"child": child.first_name if child else "", "due": max(timing.due_at, now).date().isoformat(),
             "inactive": inactive_from.date().isoformat(), "page": services.request_url(care.id)}
     mailed = services.will_be_mailed(family)
     if mailed:  # a link only for whom it is mailed; the call list gets none
