@@ -201,6 +201,11 @@ def test_a_family_without_email_goes_on_the_desks_call_list(app, region):
     entries = [e for e in entries if e.template == "confirmation_reminder"]
     assert len(entries) == 1
     assert "url" not in entries[0].data and entries[0].data["child"] == "Yasmine"  # no link on the phone
+    # The desk reads it in the family's language, with the mail's words.
+    from regional_loket.coordinator.call_list import describe
+
+    said = describe(entries[0], "fr")
+    assert "Yasmine" in said and said.startswith("Avez-vous toujours besoin")
     assert not [m for m in _mails("confirmation_reminder") if m.data.get("child") == "Yasmine"]
     assert _run(app) == {}  # listed once
 
@@ -418,3 +423,23 @@ def test_a_request_erased_or_confirmed_meanwhile_ends_cleanly(app, region):
     with tenant_scope(db.session, region["herent"]):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(
             Application.paused_at.is_not(None))) == 0
+
+
+def test_paused_applications_are_neither_open_nor_overdue_for_the_provider(app, region):
+    from regional_loket.applications import queries as application_queries
+    from regional_loket.jobs import periodic_job_ids
+
+    assert "periodic-confirmations" in periodic_job_ids(app)
+    due = _inactive(app, region)
+    now = due + timedelta(days=31)  # both applications wait far beyond Herent's 21 days
+    with tenant_scope(db.session, region["herent"]):
+        assert application_queries.open_counts(db.session).get(region["h1_id"], 0) == 0
+        assert application_queries.open_counts(db.session, include_paused=True)[region["h1_id"]] == 2
+        assert application_queries.paused_counts(db.session)[region["h1_id"]] == 2
+        assert application_queries.overdue_counts(db.session, now=now, response_days=21) == {}
+        assert application_queries.waiting_groups(db.session, region["h1"]) == []
+    requests.confirm(db.session, db.session.get(CareRequest, region["anna"].id), actor_id=None, now=now)
+    db.session.flush()
+    with tenant_scope(db.session, region["herent"]):
+        assert application_queries.overdue_counts(db.session, now=now, response_days=21) == {region["h1_id"]: 1}
+        assert application_queries.paused_counts(db.session)[region["h1_id"]] == 1
