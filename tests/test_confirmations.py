@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale, gettext
 
 from regional_loket.accounts.models import UsedToken
 from regional_loket.applications import Application, EventKind, ranking
@@ -443,3 +444,50 @@ def test_paused_applications_are_neither_open_nor_overdue_for_the_provider(app, 
     with tenant_scope(db.session, region["herent"]):
         assert application_queries.overdue_counts(db.session, now=now, response_days=21) == {region["h1_id"]: 1}
         assert application_queries.paused_counts(db.session)[region["h1_id"]] == 1
+
+
+def test_the_reminder_arrives_by_smtp_and_its_link_confirms_once(make_outbox_app, smtp_server):
+    """The whole way, committed: the job writes the reminder, the worker mails it through a real
+    SMTP server in the family's language, and the link in it confirms once."""
+    from regional_loket.accounts.models import User
+    from regional_loket.tenancy.services import get_tenant
+
+    from .conftest import work_burst
+
+    app = make_outbox_app(tenants=1)
+    email = f"confirm-{f._unique()}@example.be"
+    with app.app_context():
+        tenant = get_tenant(db.session, app.extensions["test.tenant_slugs"][0])
+        place = f.make_location(db.session, tenant, "Het Nest", free={(f.START, "baby"): 1})
+        user, family = f.make_family(db.session, email=email, language="fr")
+        care = f.make_request(db.session, family, f.make_child(db.session, family, first_name="Noor"),
+                              locations=[place], now=utcnow() - timedelta(days=85))
+        db.session.commit()
+        ids = {"care": care.id, "family": family.id, "user": user.id}
+    try:
+        app.config["CLOCK_NOW"] = utcnow().isoformat()  # due in about five days
+        assert run_confirmations(app) == {"reminded": 1}
+        work_burst(app)
+        mails = smtp_server.wait_for(2)  # the submission's mail, then the reminder
+        with app.app_context(), force_locale("fr"):
+            subject = gettext("Heeft u nog opvang nodig voor %(child)s? Bevestig uw aanvraag", child="Noor")
+        [mail] = [m for m in mails if m["Subject"] == subject]
+        assert mail["To"] == email
+        text = mail.get_body(preferencelist=("plain",)).get_content()
+        path = urlsplit(re.search(r"http://\S+/aanvragen/bevestig/\S+", text).group(0)).path
+        client = app.test_client()
+        assert client.get(path, base_url=host_url()).status_code == 200
+        assert client.post(path, base_url=host_url()).status_code == 200
+        assert client.post(path, base_url=host_url()).status_code == 410
+        assert run_confirmations(app) == {}
+        with app.app_context():
+            confirmed = db.session.get(CareRequest, ids["care"])
+            assert confirmed.status == RequestStatus.OPEN and confirmed.confirmed_at > utcnow() - timedelta(hours=1)
+    finally:
+        app.config["CLOCK_NOW"] = None
+        with app.app_context():
+            db.session.rollback()
+            db.session.execute(sa.delete(CareRequest).where(CareRequest.id == ids["care"]))
+            db.session.delete(db.session.get(Family, ids["family"]))
+            db.session.execute(sa.delete(User).where(User.id == ids["user"]))
+            db.session.commit()
