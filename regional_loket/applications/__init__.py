@@ -42,10 +42,11 @@ from .vocabulary import (
 )
 
 __all__ = [
-    "ACTIVE", "AWAITING_ANSWER", "BY_NAME", "CLOSED_STATUSES", "EVENT_LABELS", "OPEN_STATUSES", "PAUSED_LABEL", "REJECT_REASONS", "TRANSITIONS",
-    "WAITING", "ActorRole", "Application", "ApplicationEvent", "Change", "EventKind", "LifecycleError",
-    "PriorityPolicy", "Status", "StatusNote", "Transition", "allowed", "check_version", "event_label", "event_note", "init_app", "listen",
-    "reject_reason_label", "status_label", "status_note_label", "status_tone",
+    "ACTIVE", "AWAITING_ANSWER", "BY_NAME", "CLOSED_STATUSES", "EVENT_LABELS", "OPEN_STATUSES", "PAUSED_LABEL",
+    "REJECT_REASONS", "TRANSITIONS", "WAITING", "ActorRole", "Application", "ApplicationEvent", "Change", "EventKind",
+    "LifecycleError", "PriorityPolicy", "Status", "StatusNote", "Transition", "allowed", "check_version",
+    "event_label", "event_note", "init_app", "listen", "reject_reason_label", "status_label", "status_note_label",
+    "status_tone",
 ]
 
 # No routes: the blueprint puts templates/email/ (the staff's mails) on the template path.
