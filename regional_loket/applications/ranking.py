@@ -95,8 +95,10 @@ def _ranked(location, criteria: Sequence[str], *where):
         order_by=[*(m.desc() for m in met), Application.submitted_at,
                   cast(Application.id, Text).collate("C")])
     columns = [position.label("position"), *(m.label(f"met_{i}") for i, m in enumerate(met))]
+    # A paused application (its request not confirmed in time) is on no list until it resumes.
     return select(Application, *columns).where(
-        Application.location_id == location.id, Application.status.in_(WAITING), *where,
+        Application.location_id == location.id, Application.status.in_(WAITING), Application.paused_at.is_(None),
+        *where,
     ).subquery("ranked")
 
 

@@ -49,6 +49,22 @@ class EventKind(enum.StrEnum):
     MESSAGE_PROVIDER = "message_provider"  # from the provider to the family
     NOTE = "note"  # internal staff note, never shown to the family
     CHANGE = "change"  # start date or care plan changed by the family
+    PAUSED = "paused"  # the request went inactive (not confirmed in time): out of the ranked list
+    RESUMED = "resumed"  # the family confirmed again: back in the list at its original place
+
+
+# What an event that is not a status change says, on the timelines of staff and family.
+EVENT_LABELS = {
+    EventKind.PAUSED: _l("gepauzeerd: het gezin bevestigde de aanvraag niet op tijd"),
+    EventKind.RESUMED: _l("weer actief: het gezin bevestigde de aanvraag; de plaats op de wachtlijst is de "
+                          "oorspronkelijke"),
+}
+# The badge staff see on a paused application (its status stays what it was).
+PAUSED_LABEL = _l("gepauzeerd")
+
+
+def event_label(kind: str | None) -> str:
+    return str(EVENT_LABELS.get(kind or "", ""))
 
 
 class StatusNote(enum.StrEnum):

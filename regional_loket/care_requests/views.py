@@ -22,7 +22,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from .. import audit, clock, tariffs
-from ..accounts import Role, require
+from ..accounts import Role, public, require, tokens
 from ..accounts.forms import ConfirmForm
 from ..audit.web import record_view
 from ..catalog import CatalogLocation
@@ -36,7 +36,7 @@ from ..tenancy import Hosts, Tenant, serves
 from ..web import register_back_office
 from ..web.formatting import money
 from ..web.urls import switch_url
-from . import forms, services
+from . import confirmations, forms, services
 from .models import CareRequest, Choice, RequestStatus
 
 bp = Blueprint("requests", __name__, url_prefix="/aanvragen", template_folder="templates")
@@ -569,10 +569,39 @@ def withdraw_all(request_id: uuid.UUID):
 @require(*FAMILY_SIDE)
 def confirm(request_id: uuid.UUID):
     def action(care, family, child, choice):
-        services.confirm(care, now=utcnow())
+        services.confirm(db.session, care, actor_id=current_user.id, actor_role=_actor_role(family),
+                         now=clock.now())
         return _("Bedankt: uw aanvraag blijft lopen.")
 
     return _act(request_id, None, action)
+
+
+@bp.route("/bevestig/<token>", methods=["GET", "POST"])
+@public
+def confirm_link(token: str):
+    """The mailed one-click link: no login needed for whoever holds it. Opening it (GET: a mail
+    scanner prefetches links) only shows one button; the button (POST) confirms. A link that is
+    old, used, for another account's family or for a request confirmed since says so, and
+    changes nothing."""
+    secret, now = tokens.keys(current_app.config), clock.now()
+    form = ConfirmForm()
+    try:
+        if request.method == "POST":
+            if not form.validate_on_submit():
+                abort(400)
+            link = confirmations.confirm_by_link(db.session, secret, token, user=current_user, now=now)
+            next_due = confirmations.next_due(db.session, link.care)
+            db.session.commit()
+            return render_template("requests/confirm_link.html", link=link, done=True, next_due=next_due)
+        link = confirmations.check_link(db.session, secret, token, user=current_user, now=now)
+    except confirmations.LinkError as error:
+        db.session.rollback()
+        return render_template("requests/confirm_link.html", problem=error.message, reason=error.reason), (
+            410 if error.reason in ("expired", "used", "gone") else 409 if error.reason != "invalid" else 400)
+    except services.RequestError as error:
+        db.session.rollback()
+        return render_template("requests/confirm_link.html", problem=error.message, reason="closed"), 409
+    return render_template("requests/confirm_link.html", link=link, form=form, done=False)
 
 
 @bp.route("/<uuid:request_id>/keuzes/<uuid:choice_id>/bericht", methods=["POST"])

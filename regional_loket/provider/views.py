@@ -69,7 +69,8 @@ def home():
     places = list(db.session.scalars(query))
     counts = queries.open_counts(db.session)
     overdue = queries.overdue_counts(db.session, now=utcnow(), response_days=_response_days())
-    return render_template("provider/home.html", places=places, counts=counts, overdue=overdue)
+    return render_template("provider/home.html", places=places, counts=counts, overdue=overdue,
+                           paused=queries.paused_counts(db.session))
 
 
 @bp.route("/<uuid:location_id>/")
@@ -97,6 +98,7 @@ def inbox(location_id: uuid.UUID):
             page = pages
             ranked, total = one(page)
     offered = queries.open_offers(db.session, place)
+    paused = queries.paused_applications(db.session, place)
     vulnerable, placements = queries.vulnerable_share(db.session, [place.id], year=today().year)
     now, response_days = utcnow(), _response_days()
     filters = {"status": status, "dag": day, "q": text}
@@ -106,7 +108,7 @@ def inbox(location_id: uuid.UUID):
     return render_template("provider/inbox.html", place=place, groups=groups, month=chosen_month, group=chosen_group,
                            ranked=ranked, offered=offered, vulnerable=vulnerable, placements=placements,
                            overdue=lambda a: queries.is_overdue(a, now, response_days), waiting=WAITING,
-                           filters=filters, page=page, pages=pages, keep=keep)
+                           filters=filters, page=page, pages=pages, keep=keep, paused=paused)
 
 
 def _chosen_group(groups):

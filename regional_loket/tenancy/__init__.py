@@ -20,6 +20,7 @@ from .models import (
     RegionSetting,
     Tenant,
     TenantDomain,
+    TenantSettings,
     TenantStatus,
     schema_for,
 )
@@ -28,7 +29,7 @@ from .services import TenantError, find_tenant
 
 __all__ = [
     "SCHEMA_PREFIX", "AuditEntry", "HostRule", "Hosts", "Postcode", "RegionSetting", "Tenant", "TenantDomain",
-    "TenantError", "TenantMismatchError", "TenantStatus", "bind_tenant", "bound_schema", "init_app", "only_on",
+    "TenantError", "TenantMismatchError", "TenantSettings", "TenantStatus", "bind_tenant", "bound_schema", "init_app", "only_on",
     "schema_for", "serves", "tenant_scope",
 ]
 

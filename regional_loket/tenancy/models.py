@@ -53,6 +53,9 @@ class TenantSettings:
     offer_days: int = 7
     # Months between two confirmations a family is asked for.
     confirm_interval_months: int = 3
+    # Days after a missed confirmation before the request goes inactive (its applications
+    # paused); the family was reminded ``care_requests.queries.CONFIRMATION_SOON`` before.
+    confirm_grace_days: int = 30
     # How many choices of one request may be at this municipality's locations; None: the
     # region's maximum. Never more than the region's maximum (tenancy.services.max_choices).
     max_choices: int | None = None
