@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench translations lock wheel clean
+.PHONY: install run test lint audit bench translations lock wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# Known vulnerabilities in the locked runtime dependencies. Needs the vulnerability service
+# (PyPI's JSON API); --strict fails when a package cannot be checked, so an unreachable service
+# is a failure here, never a silent "no known vulnerabilities". bandit runs in `make test`.
+audit: install
+	$(BIN)/pip-audit --strict --require-hashes --disable-pip -r requirements/main.txt
 
 bench: install
 	$(BIN)/python bench/tenants.py

@@ -72,6 +72,17 @@ MAIL_FROM = "Regionaal Loket Kinderopvang <noreply@localhost>"
 # recipient's address and what the mail said); pending ones are never deleted.
 NOTIFICATION_RETENTION_DAYS = 90
 
+# Retention (regional_loket/retention, daily): requests closed (placed, withdrawn, inactive —
+# every application rejected included) with no activity for this many years lose their
+# personal data in every schema, an anonymous statistics record kept. 5 years is the period
+# Kind en Gezin applies to childcare-request data.
+RETENTION_YEARS = 5
+# Parents' accounts (no other role) unused this many days — no login, no session seen — and
+# whose family holds no request any more are warned by mail once, then removed this many days
+# after the warning unless the owner logs in meanwhile.
+ACCOUNT_UNUSED_DAYS = 3 * 365
+ACCOUNT_REMOVAL_NOTICE_DAYS = 30
+
 # Every run of a job is recorded (shared.job_runs, `flask jobs runs`); kept this many days.
 JOB_RUN_RETENTION_DAYS = 90
 # Tests only: the time regional_loket.clock answers (an ISO 8601 string or a datetime); ignored
@@ -141,6 +152,10 @@ RATELIMIT_HEADERS_ENABLED = True
 RATELIMIT_SWALLOW_ERRORS = True
 RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 RATELIMIT_KEY_PREFIX = "loket"
+# The limiter's Redis client (limits passes these to redis.from_url): a Redis that accepts
+# connections and never answers must not hold a login for long. After one timeout the limiter
+# counts in memory and asks Redis again after 1, 2, 4 … 32 s (Flask-Limiter's back-off).
+RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
 RATELIMIT_LOGIN = "10 per minute;60 per hour"
 RATELIMIT_REGISTER = "5 per minute;20 per hour"
 RATELIMIT_RESET = "5 per minute;20 per hour"

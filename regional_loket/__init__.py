@@ -70,6 +70,9 @@ def create_app(config: dict | None = None) -> Flask:
         notifications,
         observability,
         provider,
+        retention,
+        statistics,
+        tariffs,
         tenancy,
         vocabulary,
         web,
@@ -92,7 +95,8 @@ def create_app(config: dict | None = None) -> Flask:
     vocabulary.init_app(app)
     accounts.init_app(app)
     notifications.init_app(app)
-    for domain in (admin, coordinator, catalog, applications, audit, care_requests, families, provider):
+    for domain in (admin, coordinator, catalog, applications, audit, care_requests, families, provider, statistics,
+                   retention, tariffs):
         domain.init_app(app)
     demo.init_app(app)
     i18n.init_app(app)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import psycopg
 from sqlalchemy import DateTime, Uuid, func
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,6 +16,13 @@ SHARED_SCHEMA = "shared"
 # (see regional_loket.tenancy.binding). No schema of this name exists, so a query that forgot
 # to bind a tenant fails loudly instead of reading some other tenant's rows.
 TENANT_PLACEHOLDER = "tenant"
+
+# "The database is not there right now": stopped, restarting, unreachable, the connection lost
+# mid-request, or every pooled connection busy for DATABASE_POOL_TIMEOUT (SQLAlchemy's
+# TimeoutError). psycopg's own classes too, for code that talks to the driver directly. A web
+# request answers these with 503 and Retry-After (web/errors.py), never a bug's 500.
+DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
+                        psycopg.OperationalError, psycopg.InterfaceError)
 
 
 def sqlalchemy_url(url: str) -> str:

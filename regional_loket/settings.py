@@ -289,6 +289,11 @@ _CHECKS = {
     "DATABASE_PREPARE_THRESHOLD": _at_least(0, optional=True),
     "SEARCH_CACHE_BYTES": _at_least(0),
     "NOTIFICATION_RETENTION_DAYS": _at_least(1),
+    # A retention of 0 would erase every closed request at once: at least a year, and a
+    # removal notice of at least a week (the warning must reach a person on holiday).
+    "RETENTION_YEARS": _at_least(1),
+    "ACCOUNT_UNUSED_DAYS": _at_least(30),
+    "ACCOUNT_REMOVAL_NOTICE_DAYS": _at_least(7),
     "SECRET_KEY_FALLBACKS": _key_list,
 }
 

@@ -76,7 +76,7 @@ def fresh(desk, name="herent"):
 
 
 RULES = {"max_choices": "3", "response_days": "5", "offer_days": "10", "confirm_interval_months": "4",
-         "call_months_before_start": "8", "stale_free_places_weeks": "6"}
+         "confirm_grace_days": "20", "call_months_before_start": "8", "stale_free_places_weeks": "6"}
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -90,6 +90,7 @@ def test_every_rule_is_saved_audited_and_read_typed(desk):
     settings = fresh(desk).settings
     assert (settings.max_choices, settings.response_days, settings.offer_days, settings.confirm_interval_months,
             settings.call_months_before_start, settings.stale_free_places_weeks) == (3, 5, 10, 4, 8, 6)
+    assert settings.confirm_grace_days == 20
     assert audit_actions(fresh(desk)) == ["settings.rules"]
     # Empty: back to the region's maximum.
     assert post(desk, "/regels", {**RULES, "max_choices": ""}).status_code == 302

@@ -139,6 +139,33 @@ def test_every_tenant_table_keeps_its_rows_to_its_tenant(app, make_tenant, make_
         assert database.session.execute(sa.select(models["applications"].c.id)).all() == []
 
 
+def test_a_desk_confirms_only_requests_it_has_business_with(app, make_tenant, make_location, make_user):
+    """Confirming by phone (``/beheer/gezinnen/<id>/aanvragen/<id>/bevestigen``): Leuven's desk
+    has no business with a Herent family applying in Herent only — 404 on its host, a login
+    page on Herent's — and the request is unchanged."""
+    from regional_loket.care_requests import CareRequest
+
+    from . import factories
+    from .conftest import hand_over, login
+
+    herent, leuven = make_tenant("herent"), make_tenant("leuven")
+    place = make_location(herent, "Alleen Herent")
+    _, family = factories.make_family(db.session)
+    care = factories.make_request(db.session, family, factories.make_child(db.session, family), locations=[place])
+    confirmed_at = care.confirmed_at
+    url = f"/beheer/gezinnen/{family.id}/aanvragen/{care.id}/bevestigen"
+    client = app.test_client()
+    login(client, make_user("coordinator", tenant=leuven))
+    hand_over(client, leuven, "/beheer/")
+    data = {"method": "phone", "consent": "y"}
+    assert client.post(url, data=data, base_url=host_url(leuven)).status_code == 404
+    # On Herent's host it has no session (sessions are per host): sent to log in, nothing done.
+    answer = client.post(url, data=data, base_url=host_url(herent))
+    assert answer.status_code == 302 and "/aanmelden" in answer.headers["Location"]
+    db.session.expire_all()
+    assert db.session.get(CareRequest, care.id).confirmed_at == confirmed_at
+
+
 # --- the search cache (catalog/cache.py) ------------------------------------------------------
 
 

@@ -251,7 +251,7 @@ def test_smtp_down_then_up_sends_exactly_once(outbox_app, smtp_server):
         row = db.session.get(Notification, notification_id)
         assert (row.state, row.attempts) == ("pending", 1)
         assert "Connection refused" in row.last_error or "Errno" in row.last_error
-        assert db.session.scalar(sa.select(Notification.next_attempt_at > sa.func.now() + sa.text("interval '20 seconds'"))
+        assert db.session.scalar(sa.select(Notification.next_attempt_at > sa.func.now() + sa.text("interval '5 seconds'"))
                                  .where(Notification.id == notification_id))
         db.session.rollback()
 
@@ -287,7 +287,7 @@ def test_gives_up_after_the_last_attempt(outbox_app, smtp_server):
 
 def test_backoff_grows_and_stays_bounded():
     delays = [delivery.backoff(n).total_seconds() for n in range(1, delivery.MAX_ATTEMPTS + 3)]
-    assert delays[0] == 30 and delays == sorted(delays) and delays[-1] == delivery.BACKOFF_SECONDS[-1]
+    assert delays[0] == 10 and delays == sorted(delays) and delays[-1] == delivery.BACKOFF_SECONDS[-1]
 
 
 def test_without_an_smtp_server_the_mail_waits(make_outbox_app, smtp_server):

@@ -14,14 +14,15 @@ from . import passwords
 from .jobs import PURGE, purge_sessions_and_tokens
 from .models import Membership, Role, User
 from .policy import allowed_locations, can, login_required, public, require
-from .sessions import ServerSessionInterface
+from .sessions import ServerSessionInterface, raise_if_unavailable
 
 __all__ = ["Membership", "Role", "User", "allowed_locations", "can", "client_address", "forget_on_deletion",
-           "init_app", "login_required", "public", "require", "role_label"]
+           "forgetters", "init_app", "login_required", "public", "require", "role_label"]
 
 
 def init_app(app: Flask) -> None:
     app.session_interface = ServerSessionInterface()
+    app.before_request(raise_if_unavailable)
     passwords.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None  # our login page explains itself

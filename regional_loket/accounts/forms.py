@@ -147,3 +147,17 @@ class NewStaffAccountForm(FlaskForm):
 
     name = _name_field()
     password, confirm = _new_password_fields()
+
+
+def mail_preferences_form(mails, wanted: dict[str, bool], formdata=None) -> FlaskForm:
+    """One checkbox per optional mail the person receives (``preferences.applicable``), ticked
+    when wanted. Built per request: which mails apply depends on the person's roles.
+    ``formdata`` is the POST's form, given explicitly: a form with every box unticked posts no
+    field at all, and Flask-WTF would then show the stored choices instead of reading "off"."""
+
+    class MailPreferencesForm(FlaskForm):
+        pass
+
+    for mail in mails:
+        setattr(MailPreferencesForm, mail.kind, BooleanField(mail.label, description=mail.hint))
+    return MailPreferencesForm(formdata=formdata, data=wanted)

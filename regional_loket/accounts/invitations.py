@@ -1,7 +1,8 @@
-"""Invitations of provider staff: a coordinator invites an address to some of the
-municipality's locations; the link in the mail creates an account (name and password, the
-address verified by the link) or links the existing one, and the result is a ``provider_staff``
-membership of that municipality with exactly those locations.
+"""Invitations to a municipality's team: a coordinator invites provider staff to some of the
+municipality's locations, an administrator invites a coordinator (``role``); the link in the
+mail creates an account (name and password, the address verified by the link) or links the
+existing one, and the result is a membership of that municipality in the invitation's role
+(provider staff: with exactly those locations).
 
 An invitation is a row (``shared.staff_invitations``), so the desk's staff list can show it,
 resend it and cancel it. The link is a signed token (``tokens``, purpose ``invite``) naming the
@@ -21,6 +22,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ARRAY,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -47,11 +49,17 @@ PURPOSE = "invite"
 VALID_FOR = tokens.MAX_AGE[PURPOSE]
 
 
+# The roles an invitation can give: both belong to one municipality.
+INVITED_ROLES = (Role.PROVIDER_STAFF, Role.COORDINATOR)
+
+
 class StaffInvitation(UUIDKey, Timestamps, db.Model):
-    """An address invited to be provider staff of some locations of one municipality."""
+    """An address invited to a municipality's team: provider staff of some of its locations, or
+    its coordinator (no locations: a coordinator handles all of them)."""
 
     __tablename__ = "staff_invitations"
     __table_args__ = (
+        CheckConstraint("role IN ('provider_staff', 'coordinator')", name="role"),
         Index("ix_staff_invitations_open", "tenant_id", "email", unique=True,
               postgresql_where=text("accepted_at IS NULL AND cancelled_at IS NULL")),
         {"schema": SHARED_SCHEMA},
@@ -59,6 +67,7 @@ class StaffInvitation(UUIDKey, Timestamps, db.Model):
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SHARED_SCHEMA}.tenants.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(20), default=Role.PROVIDER_STAFF, server_default="provider_staff")
     # The mail's language, chosen by the coordinator (the invitee has no account to say it yet).
     language: Mapped[str] = mapped_column(String(2))
     location_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
@@ -91,27 +100,34 @@ def _renew(invitation: StaffInvitation, now: datetime) -> None:
     invitation.sent_at, invitation.expires_at = now, now + VALID_FOR
 
 
-def invite(session: Session, tenant, *, email: str, language: str, location_ids, actor_id: uuid.UUID | None,
-           now: datetime) -> StaffInvitation:
-    """Invite ``email`` to ``location_ids`` (already checked to be ``tenant``'s). Inviting an
-    address with an open invitation renews that one with the new locations and language, so
-    there is one link to follow. An address that already is staff here is refused: its
-    locations are changed in the list instead."""
+def invite(session: Session, tenant, *, email: str, language: str, location_ids=(), actor_id: uuid.UUID | None,
+           now: datetime, role: str = Role.PROVIDER_STAFF) -> StaffInvitation:
+    """Invite ``email`` to ``tenant``'s team in ``role``: provider staff of ``location_ids``
+    (already checked to be ``tenant``'s), or coordinator (no locations). Inviting an address
+    with an open invitation renews that one with the new role, locations and language, so there
+    is one link to follow. An address that already holds the role here is refused (staff: its
+    locations are changed in the list instead)."""
+    role = Role(role)
+    if role not in INVITED_ROLES:
+        raise ValueError(role)  # a programming error, not input
     address = normalise_email(email)
     if address is None:
         raise InvitationError(_l("Vul een geldig e-mailadres in, bv. naam@voorbeeld.be."))
-    location_ids = list(dict.fromkeys(location_ids))
-    if not location_ids:
+    location_ids = list(dict.fromkeys(location_ids)) if role is Role.PROVIDER_STAFF else []
+    if role is Role.PROVIDER_STAFF and not location_ids:
         raise InvitationError(_l("Kies minstens één locatie."), field="locations")
-    if _staff_membership_of(session, tenant.id, address) is not None:
-        raise InvitationError(_l("Deze persoon is al medewerker van %(name)s; wijzig de locaties in de lijst.",
-                                 name=tenant.name))
+    if _membership_of(session, tenant.id, address, role) is not None:
+        raise InvitationError(
+            _l("Deze persoon is al medewerker van %(name)s; wijzig de locaties in de lijst.", name=tenant.name)
+            if role is Role.PROVIDER_STAFF else
+            _l("Deze persoon is al coördinator van %(name)s.", name=tenant.name))
     invitation = session.scalar(select(StaffInvitation).where(
         StaffInvitation.tenant_id == tenant.id, StaffInvitation.email == address,
         StaffInvitation.accepted_at.is_(None), StaffInvitation.cancelled_at.is_(None)).with_for_update())
     if invitation is None:
         invitation = StaffInvitation(tenant_id=tenant.id, email=address)
         session.add(invitation)
+    invitation.role = role.value
     invitation.language = languages.or_default(language)
     invitation.location_ids = location_ids
     invitation.invited_by = actor_id
@@ -120,10 +136,10 @@ def invite(session: Session, tenant, *, email: str, language: str, location_ids,
     return invitation
 
 
-def _staff_membership_of(session: Session, tenant_id: uuid.UUID, email: str) -> Membership | None:
+def _membership_of(session: Session, tenant_id: uuid.UUID, email: str, role: Role) -> Membership | None:
     return session.scalar(select(Membership).join(User, User.id == Membership.user_id).where(
         User.email == email, User.deleted_at.is_(None), Membership.tenant_id == tenant_id,
-        Membership.role == Role.PROVIDER_STAFF))
+        Membership.role == role))
 
 
 def resend(invitation: StaffInvitation, *, now: datetime) -> None:
@@ -139,10 +155,12 @@ def cancel(invitation: StaffInvitation, *, now: datetime) -> None:
     invitation.cancelled_at = now
 
 
-def open_invitation(session: Session, tenant, invitation_id: uuid.UUID) -> StaffInvitation | None:
-    """An open invitation of ``tenant`` (another municipality's is not found)."""
+def open_invitation(session: Session, tenant, invitation_id: uuid.UUID, *, role: str = Role.PROVIDER_STAFF
+                    ) -> StaffInvitation | None:
+    """An open invitation of ``tenant`` to ``role`` (another municipality's, or another role's,
+    is not found)."""
     invitation = session.get(StaffInvitation, invitation_id)
-    if invitation is None or invitation.tenant_id != tenant.id or not invitation.is_open:
+    if invitation is None or invitation.tenant_id != tenant.id or not invitation.is_open or invitation.role != role:
         return None
     return invitation
 
@@ -184,7 +202,7 @@ def account_for(session: Session, invitation: StaffInvitation) -> User | None:
 def accept_as_new(session: Session, tenant, invitation: StaffInvitation, payload: dict, *, name: str,
                   password: str, now: datetime) -> tuple[User, Membership]:
     """Create the invitee's account (verified: the link reached the address) holding only the
-    staff role. Refused (AccountError) when the address got an account meanwhile."""
+    invitation's role. Refused (AccountError) when the address got an account meanwhile."""
     if account_for(session, invitation) is not None:
         raise AccountError(_l("Dit e-mailadres heeft intussen een account. Meld u aan om de uitnodiging te "
                               "aanvaarden."))
@@ -212,8 +230,8 @@ def _accept(session: Session, tenant, invitation: StaffInvitation, user: User, *
     if invitation.tenant_id != tenant.id:
         raise tokens.TokenError("invalid")
     invitation.accepted_at, invitation.accepted_by = now, user.id
-    # Merged with a staff role the person got here meanwhile (grant is idempotent per municipality).
-    membership = grant(session, user, Role.PROVIDER_STAFF, tenant=tenant, location_ids=invitation.location_ids)
+    # Merged with the same role the person got here meanwhile (grant is idempotent per municipality).
+    membership = grant(session, user, invitation.role, tenant=tenant, location_ids=invitation.location_ids)
     session.flush()
     return membership
 
@@ -236,20 +254,21 @@ class StaffRow:
         return "expired" if self.expires_at <= now else "invited"
 
 
-def staff_page(session: Session, tenant, *, page: int, per_page: int) -> tuple[list[StaffRow], int]:
-    """The municipality's provider staff and open invitations, by name then address, one page
-    of them and how many in all (one statement each)."""
+def staff_page(session: Session, tenant, *, page: int, per_page: int, role: str = Role.PROVIDER_STAFF
+               ) -> tuple[list[StaffRow], int]:
+    """The municipality's provider staff (or coordinators: ``role``) and open invitations to
+    that role, by name then address, one page of them and how many in all (one statement each)."""
     members = (
         select(literal("member").label("kind"), Membership.id.label("id"), User.name.label("name"),
                User.email.label("email"), Membership.location_ids.label("location_ids"),
                null().cast(DateTime(timezone=True)).label("expires_at"))
         .join(User, User.id == Membership.user_id)
-        .where(Membership.tenant_id == tenant.id, Membership.role == Role.PROVIDER_STAFF, User.deleted_at.is_(None)))
+        .where(Membership.tenant_id == tenant.id, Membership.role == role, User.deleted_at.is_(None)))
     invited = (
         select(literal("invitation"), StaffInvitation.id, null().cast(String), StaffInvitation.email,
                StaffInvitation.location_ids, StaffInvitation.expires_at)
-        .where(StaffInvitation.tenant_id == tenant.id, StaffInvitation.accepted_at.is_(None),
-               StaffInvitation.cancelled_at.is_(None)))
+        .where(StaffInvitation.tenant_id == tenant.id, StaffInvitation.role == role,
+               StaffInvitation.accepted_at.is_(None), StaffInvitation.cancelled_at.is_(None)))
     rows = union_all(members, invited).subquery()
     total = session.scalar(select(func.count()).select_from(rows))
     found = session.execute(
@@ -281,11 +300,31 @@ def set_locations(membership: Membership, location_ids) -> tuple[list[uuid.UUID]
 # --- the mail -----------------------------------------------------------------------------------
 
 
+def coordinator_member(session: Session, tenant, membership_id: uuid.UUID) -> tuple[User, Membership] | None:
+    """A coordinator membership of ``tenant`` with its user (another municipality's: None)."""
+    row = session.execute(
+        select(User, Membership).join(Membership, Membership.user_id == User.id)
+        .where(Membership.id == membership_id, Membership.tenant_id == tenant.id,
+               Membership.role == Role.COORDINATOR, User.deleted_at.is_(None))).first()
+    return (row[0], row[1]) if row else None
+
+
+def active_coordinators(session: Session, tenant) -> int:
+    """How many active, not deleted, accounts coordinate ``tenant``."""
+    return session.scalar(select(func.count()).select_from(Membership).join(User, User.id == Membership.user_id)
+                          .where(Membership.tenant_id == tenant.id, Membership.role == Role.COORDINATOR,
+                                 User.active.is_(True), User.deleted_at.is_(None))) or 0
+
+
+TEMPLATES = {Role.PROVIDER_STAFF: "staff_invitation", Role.COORDINATOR: "coordinator_invitation"}
+
+
 def send(session: Session, invitation: StaffInvitation, *, tenant, url: str, inviter: str | None,
-         location_names: list[str]) -> None:
+         location_names: list[str] = ()) -> None:
     """The invitation mail, in the language chosen for the invitee, through the outbox. The key
     holds the nonce: a resend is a new mail, a retried request the same one."""
-    notify(session, recipient_email=invitation.email, language=invitation.language, template="staff_invitation",
+    notify(session, recipient_email=invitation.email, language=invitation.language,
+           template=TEMPLATES[Role(invitation.role)],
            idempotency_key=f"invite:{invitation.id}:{invitation.nonce}", tenant_slug=tenant.slug,
-           data={"url": url, "municipality": tenant.name, "inviter": inviter or "", "locations": location_names,
+           data={"url": url, "municipality": tenant.name, "inviter": inviter or "", "locations": list(location_names),
                  "days": VALID_FOR.days})

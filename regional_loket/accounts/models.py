@@ -17,7 +17,9 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import SHARED_SCHEMA, Timestamps, UUIDKey
@@ -50,6 +52,14 @@ class User(UUIDKey, Timestamps, UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last successful password login (the retention of unused accounts counts from it, or
+    # from a session seen later; ``retention``), and when the owner was warned that the unused
+    # account will be removed (None: not warned, or a login since then cancelled it).
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    unused_warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The optional mails this person turned off, by kind (``preferences.OPTIONAL_MAILS``):
+    # {"desk_digest": false}. A kind not named is wanted, so a new kind needs no migration.
+    mail_preferences: Mapped[dict] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

@@ -133,6 +133,8 @@ def authenticate(session: Session, email: str, password: str, *, source: str, no
         return Attempt(user, "unverified")
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
+    # A login cancels a pending "unused account" warning (``retention``): the owner is back.
+    user.last_login_at, user.unused_warned_at = now, None
     return Attempt(user, "ok")
 
 
@@ -393,3 +395,29 @@ def delete_account(session: Session, user: User, *, now: datetime) -> None:
     user.active = False
     user.deleted_at = now
     user.memberships.clear()
+
+
+# --- unused accounts (their retention is the ``retention`` domain's) ----------------------------
+
+
+def _last_used():
+    """(user id, when the account was last used): the last login, or a session seen later
+    (a remembered session is use without a login), or its creation when neither exists."""
+    seen = (select(ServerSession.user_id, func.max(ServerSession.last_seen_at).label("seen"))
+            .group_by(ServerSession.user_id).subquery())
+    used = func.greatest(User.created_at, User.last_login_at, seen.c.seen)  # greatest() skips NULLs
+    return select(User, used.label("used")).outerjoin(seen, seen.c.user_id == User.id).where(
+        User.deleted_at.is_(None)), used
+
+
+def unused_accounts(session: Session, *, before: datetime) -> list[tuple[User, datetime]]:
+    """Accounts (not deleted) last used before ``before``, with when: oldest first."""
+    query, used = _last_used()
+    return [(user, at) for user, at in session.execute(query.where(used < before).order_by(used, User.id))]
+
+
+def warned_accounts(session: Session) -> list[tuple[User, datetime]]:
+    """Accounts warned that they will be removed as unused, with when they were last used."""
+    query, used = _last_used()
+    return [(user, at) for user, at in session.execute(
+        query.where(User.unused_warned_at.is_not(None)).order_by(User.unused_warned_at, User.id))]

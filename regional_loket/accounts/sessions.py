@@ -19,7 +19,7 @@ from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete, insert, select, update
 from werkzeug.datastructures import CallbackDict
 
-from ..database import utcnow
+from ..database import DATABASE_UNAVAILABLE, utcnow
 from ..extensions import db
 from .models import ServerSession
 
@@ -46,6 +46,9 @@ class Session(CallbackDict, SessionMixin):
         self.ended = False  # delete the row and the cookie at the next save
         self.login_id: uuid.UUID | None = row.login_id if row is not None else None
         self.remember = bool(row.remember) if row is not None else False
+        # The database error that kept the stored session from loading (raised by
+        # ``raise_if_unavailable``, where the site's error handlers answer it).
+        self.unavailable: Exception | None = None
 
     @property
     def new(self) -> bool:
@@ -86,14 +89,23 @@ class ServerSessionInterface(SessionInterface):
         sid = request.cookies.get(cookie_name(app))
         if not sid or len(sid) > 128:
             return Session()
-        with _store() as store:
-            row = store.execute(
-                select(ServerSession.__table__).where(
-                    ServerSession.id_hash == hash_sid(sid),
-                    ServerSession.expires_at > utcnow(),
-                    ServerSession.host == request.host.lower(),
-                )
-            ).first()
+        try:
+            with _store() as store:
+                row = store.execute(
+                    select(ServerSession.__table__).where(
+                        ServerSession.id_hash == hash_sid(sid),
+                        ServerSession.expires_at > utcnow(),
+                        ServerSession.host == request.host.lower(),
+                    )
+                ).first()
+        except DATABASE_UNAVAILABLE as error:
+            # Flask opens the session before any handler can answer: an exception here would
+            # be a 500 with a traceback. An empty session that re-raises in the first hook
+            # lets the outage be answered like everywhere else (503); saving it writes
+            # nothing and keeps the cookie.
+            session = Session(sid=sid)
+            session.unavailable = error
+            return session
         if row is None:
             return Session()
         try:
@@ -161,6 +173,15 @@ class ServerSessionInterface(SessionInterface):
             **options,
         )
         response.vary.add("Cookie")
+
+
+def raise_if_unavailable() -> None:
+    """A before-request hook: the stored session could not be read, so the request cannot be
+    served as whoever it comes from."""
+    from flask import session
+
+    if getattr(session, "unavailable", None) is not None:
+        raise session.unavailable
 
 
 def _store():

@@ -27,6 +27,7 @@ MAX_AGE = {
     "email": timedelta(days=1),
     "handover": timedelta(seconds=30),
     "invite": timedelta(days=14),  # a provider staff invitation (accounts.invitations)
+    "confirm": timedelta(days=90),  # a family confirms its request (care_requests.confirmations)
 }
 
 
@@ -95,6 +96,12 @@ def state_matches(state: str | None, expected_hash: str | None) -> bool:
     if not state or not is_state_hash(expected_hash):
         return False
     return hmac.compare_digest(state_hash(state), expected_hash)
+
+
+def is_used(session: Session, payload: dict) -> bool:
+    """Whether the token was consumed already (a page that only shows what a link would do)."""
+    jti = str(payload.get("jti", ""))[:64]
+    return bool(jti) and session.scalar(select(UsedToken.jti).where(UsedToken.jti == jti)) is not None
 
 
 def consume(session: Session, purpose: str, payload: dict) -> None:

@@ -23,13 +23,14 @@ from flask_babel import format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from .. import clock
 from ..database import utcnow
 from ..extensions import db
 from ..tenancy import Hosts, only_on, serves
 from ..tenancy import services as tenancy_services
 from ..tenancy.resolver import HostKind, classify_host
 from ..web.urls import allow_form_action, carry_language, portal_url, safe_next
-from . import client_address, forgetters, forms, mail, services, tokens
+from . import client_address, forgetters, forms, mail, preferences, services, tokens
 from .policy import login_required, public
 from .sessions import handover_state, hash_sid, set_handover_state
 
@@ -154,7 +155,7 @@ def login():
     form = forms.LoginForm()
     problem = None
     if form.validate_on_submit():
-        now = utcnow()
+        now = clock.now()  # the login's time: a pending "unused account" warning ends with it
         attempt = services.authenticate(db.session, form.email.data, form.password.data,
                                         source=client_address(), now=now)
         if attempt.notify_owner:
@@ -397,6 +398,22 @@ def profile():
         flash(_("Uw gegevens zijn bewaard."), "success")
         return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/account/e-mails", methods=["GET", "POST"])
+@login_required
+def mail_preferences():
+    """The optional mails (digests) the person's roles bring, each on or off."""
+    user = current_user._get_current_object()
+    mails = preferences.applicable(user)
+    form = forms.mail_preferences_form(mails, {m.kind: preferences.wants(user, m.kind) for m in mails},
+                                       formdata=request.form if request.method == "POST" else None)
+    if mails and form.validate_on_submit():
+        preferences.set_wanted(user, {m.kind: bool(form[m.kind].data) for m in mails})
+        db.session.commit()
+        flash(_("Uw keuze is bewaard."), "success")
+        return redirect(url_for("accounts.mail_preferences"))
+    return render_template("accounts/mail_preferences.html", form=form, mails=mails), 200 if not form.errors else 422
 
 
 @bp.route("/account/wachtwoord", methods=["GET", "POST"])

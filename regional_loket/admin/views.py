@@ -43,8 +43,10 @@ def _page() -> int:
 @bp.route("/")
 @require(Role.ADMIN)
 def dashboard():
-    tenants = tenancy_services.list_tenants(db.session)
-    return render_template("admin/dashboard.html", tenants=tenants)
+    from .services import municipalities
+
+    rows = municipalities(db.session)
+    return render_template("admin/dashboard.html", rows=rows, tenants=[row.tenant for row in rows])
 
 
 @bp.route("/gebruikers")

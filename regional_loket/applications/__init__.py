@@ -24,13 +24,16 @@ from .vocabulary import (
     ACTIVE,
     AWAITING_ANSWER,
     CLOSED_STATUSES,
+    EVENT_LABELS,
     OPEN_STATUSES,
+    PAUSED_LABEL,
     REJECT_REASONS,
     WAITING,
     ActorRole,
     EventKind,
     Status,
     StatusNote,
+    event_label,
     event_note,
     reject_reason_label,
     status_label,
@@ -39,10 +42,11 @@ from .vocabulary import (
 )
 
 __all__ = [
-    "ACTIVE", "AWAITING_ANSWER", "BY_NAME", "CLOSED_STATUSES", "OPEN_STATUSES", "REJECT_REASONS", "TRANSITIONS",
-    "WAITING", "ActorRole", "Application", "ApplicationEvent", "Change", "EventKind", "LifecycleError",
-    "PriorityPolicy", "Status", "StatusNote", "Transition", "allowed", "check_version", "event_note", "init_app", "listen",
-    "reject_reason_label", "status_label", "status_note_label", "status_tone",
+    "ACTIVE", "AWAITING_ANSWER", "BY_NAME", "CLOSED_STATUSES", "EVENT_LABELS", "OPEN_STATUSES", "PAUSED_LABEL",
+    "REJECT_REASONS", "TRANSITIONS", "WAITING", "ActorRole", "Application", "ApplicationEvent", "Change", "EventKind",
+    "LifecycleError", "PriorityPolicy", "Status", "StatusNote", "Transition", "allowed", "check_version",
+    "event_label", "event_note", "init_app", "listen", "reject_reason_label", "status_label", "status_note_label",
+    "status_tone",
 ]
 
 # No routes: the blueprint puts templates/email/ (the staff's mails) on the template path.
@@ -65,6 +69,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["status_label"] = status_label
     app.jinja_env.filters["status_tone"] = status_tone
     app.jinja_env.filters["status_note_label"] = status_note_label
-    app.jinja_env.globals.update(status_label=status_label, event_note=event_note,
+    app.jinja_env.globals.update(status_label=status_label, event_note=event_note, event_label=event_label,
+                                 paused_label=PAUSED_LABEL,
                                  reject_reason_label=reject_reason_label, transition_allowed=allowed,
                                  open_statuses=OPEN_STATUSES, waiting_statuses=WAITING)

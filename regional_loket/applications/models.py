@@ -58,6 +58,10 @@ class Application(UUIDKey, Timestamps, db.Model):
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Staff's marks for the location's own priority criteria: {"staff_child": true}.
     flags: Mapped[dict] = mapped_column(JSONB, default=dict)
+    # Set while the family's request is inactive (not confirmed in time): out of the ranked
+    # lists, shown to staff as paused, never deleted; cleared when the family confirms, and
+    # ``submitted_at`` is untouched, so the application returns at its original place.
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Optimistic lock: a page acting on version N fails cleanly if someone acted first.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -4,6 +4,12 @@ places for vulnerable families. The ranked lists are in ``ranking``.
 
 "Overdue" is defined here once: waiting for the provider's first answer (``AWAITING_ANSWER``)
 for longer than the municipality's response time, counted from submission.
+
+Paused applications (``paused_at``: the family's request went inactive, not confirmed in time)
+wait for the family, not for the provider: they are not overdue, not in the waiting lists'
+sizes and not in the open counts of the provider's and the desk's overviews — they are counted
+apart (``paused_counts``). Only the desk's location pages count them as open
+(``include_paused``): deactivating a location concerns the families who may come back too.
 """
 
 from __future__ import annotations
@@ -33,18 +39,37 @@ def days_overdue(submitted_at: datetime, now: datetime, response_days: int) -> i
 
 
 def overdue_clause(now: datetime, response_days: int):
-    return and_(Application.status.in_(AWAITING_ANSWER), Application.submitted_at < overdue_before(now, response_days))
+    return and_(Application.status.in_(AWAITING_ANSWER), Application.paused_at.is_(None),
+                Application.submitted_at < overdue_before(now, response_days))
 
 
 def is_overdue(application: Application, now: datetime, response_days: int) -> bool:
-    return application.status in AWAITING_ANSWER and application.submitted_at < overdue_before(now, response_days)
+    return (application.status in AWAITING_ANSWER and application.paused_at is None
+            and application.submitted_at < overdue_before(now, response_days))
 
 
-def open_counts(session: Session) -> dict[uuid.UUID, int]:
-    """Open applications per location."""
+def open_counts(session: Session, *, include_paused: bool = False) -> dict[uuid.UUID, int]:
+    """Open applications per location; paused ones only with ``include_paused``."""
+    statement = select(Application.location_id, func.count()).where(Application.status.in_(OPEN_STATUSES))
+    if not include_paused:
+        statement = statement.where(Application.paused_at.is_(None))
+    return dict(session.execute(statement.group_by(Application.location_id)).all())
+
+
+def paused_counts(session: Session) -> dict[uuid.UUID, int]:
+    """Paused applications per location (their requests not confirmed in time)."""
     return dict(session.execute(
-        select(Application.location_id, func.count()).where(Application.status.in_(OPEN_STATUSES))
+        select(Application.location_id, func.count()).where(Application.status.in_(WAITING),
+                                                             Application.paused_at.is_not(None))
         .group_by(Application.location_id)).all())
+
+
+def paused_applications(session: Session, location) -> list[Application]:
+    """The location's paused applications, the oldest submission first: out of the ranked
+    lists until the family confirms, then back at that place."""
+    return list(session.scalars(select(Application).where(
+        Application.location_id == location.id, Application.status.in_(WAITING), Application.paused_at.is_not(None))
+        .order_by(Application.submitted_at, Application.id)))
 
 
 def overdue_counts(session: Session, *, now: datetime, response_days: int) -> dict[uuid.UUID, int]:
@@ -54,22 +79,40 @@ def overdue_counts(session: Session, *, now: datetime, response_days: int) -> di
         .group_by(Application.location_id)).all())
 
 
+def week_counts(session: Session, *, since: datetime, now: datetime, response_days: int,
+                expiring_until: date) -> dict[uuid.UUID, tuple[int, int, int]]:
+    """Per location, in one statement: (applications submitted since ``since``, overdue ones (the
+    rule above), open offers whose deadline is on or before ``expiring_until``). Locations with
+    none of the three are left out. The provider staff's weekly digest."""
+    new = Application.submitted_at >= since
+    expiring = and_(Application.status == Status.OFFERED, Application.offer_deadline <= expiring_until)
+    overdue = overdue_clause(now, response_days)
+    rows = session.execute(
+        select(Application.location_id, func.count().filter(new), func.count().filter(overdue),
+               func.count().filter(expiring))
+        .where(new | overdue | expiring).group_by(Application.location_id))
+    return {location_id: (n, o, e) for location_id, n, o, e in rows}
+
+
 def location_summaries(session: Session, *, now: datetime, response_days: int) -> list:
-    """Every location with its open and overdue applications, by name, in one statement:
+    """Every location with its open (not paused) and overdue applications, by name, in one statement:
     rows of (id, name, active, open, overdue)."""
     return session.execute(
         select(Location.id, Location.name, Location.active,
-               func.count(Application.id).filter(Application.status.in_(OPEN_STATUSES)),
+               func.count(Application.id).filter(Application.status.in_(OPEN_STATUSES),
+                                                 Application.paused_at.is_(None)),
                func.count(Application.id).filter(overdue_clause(now, response_days)))
         .outerjoin(Application, Application.location_id == Location.id)
         .group_by(Location.id, Location.name, Location.active).order_by(Location.name)).all()
 
 
 def waiting_groups(session: Session, location) -> list:
-    """The location's waiting lists: rows of (start month, age group, size), in order."""
+    """The location's waiting lists: rows of (start month, age group, size), in order (the
+    sizes of the ranked lists: paused applications left out)."""
     return session.execute(
         select(Application.start_month, Application.age_group, func.count())
-        .where(Application.location_id == location.id, Application.status.in_(WAITING))
+        .where(Application.location_id == location.id, Application.status.in_(WAITING),
+               Application.paused_at.is_(None))
         .group_by(Application.start_month, Application.age_group)
         .order_by(Application.start_month, Application.age_group)).all()
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Text, cast, false, func, literal_column, or_, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, array
@@ -32,6 +33,9 @@ CRITERIA = {
     "foster_child": _l("pleegkind"),
     "sibling_here": _l("broer of zus in deze opvang"),
 }
+# How equal priority is decided: what ``_ranked`` orders by after the criteria. A policy
+# version names one of these; the submission time is the only one the law knows today.
+TIE_BREAKS = {"submitted_at": _l("het moment van aanvragen")}
 _DECLARATION = {"care_for_work": "needs_care_for_work", "single_parent": "single_parent",
                 "low_income": "low_income", "foster_child": "foster_child", "sibling_here": "sibling_here"}
 _TRUE = literal_column("'true'::jsonb", JSONB)
@@ -46,6 +50,13 @@ def policy_in_force(session: Session, on: date) -> PriorityPolicy | None:
         candidates.where(or_(PriorityPolicy.effective_until.is_(None), PriorityPolicy.effective_until >= on))
         .order_by(PriorityPolicy.effective_from.desc()).limit(1)
     ) or session.scalar(candidates.order_by(PriorityPolicy.effective_from.desc()).limit(1))
+
+
+def policy_name(policy: PriorityPolicy, language: str | None = None) -> str:
+    """The version's name in the reader's language (Dutch, then any, as fallback)."""
+    names = policy.name or {}
+    language = language or str(get_locale() or "nl")
+    return str(names.get(language) or names.get("nl") or next(iter(names.values()), "") or policy.code)
 
 
 def criteria_for(location, policy: PriorityPolicy | None) -> list[str]:
@@ -84,8 +95,10 @@ def _ranked(location, criteria: Sequence[str], *where):
         order_by=[*(m.desc() for m in met), Application.submitted_at,
                   cast(Application.id, Text).collate("C")])
     columns = [position.label("position"), *(m.label(f"met_{i}") for i, m in enumerate(met))]
+    # A paused application (its request not confirmed in time) is on no list until it resumes.
     return select(Application, *columns).where(
-        Application.location_id == location.id, Application.status.in_(WAITING), *where,
+        Application.location_id == location.id, Application.status.in_(WAITING), Application.paused_at.is_(None),
+        *where,
     ).subquery("ranked")
 
 
@@ -95,7 +108,8 @@ class _Ranking:
 
     def __init__(self, session: Session, location, today: date, policy: PriorityPolicy | None = None):
         self.location = location
-        self.criteria = criteria_for(location, policy or policy_in_force(session, today))
+        policy = policy or policy_in_force(session, today)
+        self.criteria = criteria_for(location, policy)
         labels = {c["code"]: c.get("label") for c in (getattr(location, "extra_criteria", None) or [])}
         self.names = {c: str(labels.get(c) or CRITERIA.get(c, c)) for c in self.criteria}
         self.with_criteria = str(_l("Plaats %(position)s. Voldoet aan: %(criteria)s. Bij gelijke voorrang telt "
@@ -103,6 +117,16 @@ class _Ranking:
         self.without = str(_l("Plaats %(position)s. Voldoet aan geen voorrangsregel; de volgorde is die van het "
                               "moment van aanvragen.") if self.criteria else _l(
             "Plaats %(position)s, in volgorde van het moment van aanvragen."))
+        # Which version of the region's rules ranked this list: staff and the family read the
+        # same sentence, so a change of rules on a given date is never a mystery. Escaped as
+        # "%%": the texts above are filled in per row.
+        self.policy = policy if self.criteria and policy is not None and location.tariff == "income" else None
+        if self.policy is not None:
+            version = str(_l("Voorrangsregels: %(name)s, van toepassing sinds %(date)s.",
+                             name=policy_name(self.policy), date=format_date(self.policy.effective_from, "long")))
+            version = " " + version.replace("%", "%%")
+            self.with_criteria += version
+            self.without += version
 
     def select(self, *where):
         """(the ranked subquery, the Application mapped onto it, the statement): filters on the

@@ -26,7 +26,7 @@ from ..tenancy import AuditEntry
 from ..tenancy.binding import tenant_scope
 from .lifecycle import Change, LifecycleError, check, check_version, emit, event, transition
 from .models import Application, ApplicationEvent
-from .vocabulary import REJECT_REASONS, ActorRole, EventKind, Status, StatusNote
+from .vocabulary import REJECT_REASONS, WAITING, ActorRole, EventKind, Status, StatusNote
 
 MAX_TEXT = 2000
 
@@ -140,6 +140,8 @@ def offer(session: Session, tenant, application: Application, *, month: date | N
     month = month or application.start_month
 
     def apply(row: Application) -> None:
+        if row.paused_at is not None:
+            raise LifecycleError(PAUSED_REFUSAL, kind="status")
         if deadline < today:
             raise LifecycleError(_l("De antwoordtermijn ligt in het verleden."), "deadline")
         _take_place(session, row, month)
@@ -251,6 +253,40 @@ def remind_offers(session: Session, tenant, *, today: date, now: datetime,
     return count
 
 
+# --- paused while the family's request is inactive ---------------------------------------------
+
+PAUSED_REFUSAL = _l("Deze aanvraag is gepauzeerd: het gezin bevestigde zijn aanvraag niet op tijd. Ze komt terug "
+                    "op de wachtlijst zodra het gezin bevestigt.")
+
+
+def pause(session: Session, tenant, application: Application, *, now: datetime) -> Change | None:
+    """Take a waiting application out of the ranked lists while its request is inactive (the
+    system, after a missed confirmation): the status stays, ``paused_at`` is set, a ``paused``
+    event tells the timelines, the listeners and the audit log. Nothing when it is not
+    waiting or already paused. An offer is left alone: it has its own deadline."""
+    if application.status not in WAITING or application.paused_at is not None:
+        return None
+    with tenant_scope(session, tenant):
+        application.paused_at = now
+    return _record(session, tenant, application, EventKind.PAUSED, actor_id=None, actor_role=ActorRole.SYSTEM,
+                   now=now)
+
+
+def resume(session: Session, tenant, application: Application, *, actor_id, actor_role: str,
+           now: datetime) -> Change | None:
+    """The family confirmed: back in its list. ``submitted_at`` never moved, so the ranking puts
+    it back at its original place (before everything submitted later). A paused application
+    that closed meanwhile (withdrawn, rejected) loses the mark without an event."""
+    if application.paused_at is None:
+        return None
+    with tenant_scope(session, tenant):
+        application.paused_at = None
+    if application.status not in WAITING:
+        return None
+    return _record(session, tenant, application, EventKind.RESUMED, actor_id=actor_id, actor_role=actor_role,
+                   now=now)
+
+
 # --- events that change no status ---------------------------------------------------------------
 
 
@@ -325,6 +361,7 @@ def change_plan(session: Session, tenant, application: Application, *, start_dat
 
 ERASED = {"erased": True}
 _PERSONAL_EVENTS = (EventKind.MESSAGE_FAMILY, EventKind.MESSAGE_PROVIDER, EventKind.NOTE, EventKind.CHANGE)
+_NOTE_CODES = frozenset(StatusNote)
 
 
 def anonymise(session: Session, tenant, applications: list[Application], *, now: datetime) -> int:
@@ -339,6 +376,10 @@ def anonymise(session: Session, tenant, applications: list[Application], *, now:
             for row in application.events:
                 if row.kind in _PERSONAL_EVENTS:
                     row.text, row.detail = None, {}
+                elif row.text is not None and row.text not in _NOTE_CODES:
+                    # A status change's own words (a refusal explained, how the desk took the
+                    # family's consent) may say who the family is; the system's codes do not.
+                    row.text = None
                 if row.actor_role == ActorRole.FAMILY:
                     row.actor_id = None
         session.add(AuditEntry(action="family_erased", subject=None, actor_id=None,

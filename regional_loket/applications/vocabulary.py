@@ -50,6 +50,22 @@ class EventKind(enum.StrEnum):
     NOTE = "note"  # internal staff note, never shown to the family
     CHANGE = "change"  # start date or care plan changed by the family
     REMINDER = "reminder"  # the family was reminded of an offer's deadline (by the scheduler)
+    PAUSED = "paused"  # the request went inactive (not confirmed in time): out of the ranked list
+    RESUMED = "resumed"  # the family confirmed again: back in the list at its original place
+
+
+# What an event that is not a status change says, on the timelines of staff and family.
+EVENT_LABELS = {
+    EventKind.PAUSED: _l("gepauzeerd: het gezin bevestigde de aanvraag niet op tijd"),
+    EventKind.RESUMED: _l("weer actief: het gezin bevestigde de aanvraag; de plaats op de wachtlijst is de "
+                          "oorspronkelijke"),
+}
+# The badge staff see on a paused application (its status stays what it was).
+PAUSED_LABEL = _l("gepauzeerd")
+
+
+def event_label(kind: str | None) -> str:
+    return str(EVENT_LABELS.get(kind or "", ""))
 
 
 class StatusNote(enum.StrEnum):
@@ -60,6 +76,7 @@ class StatusNote(enum.StrEnum):
     ACCEPTED_ELSEWHERE = "accepted-elsewhere"  # the family accepted a place at another choice
     HIGHER_CHOICE_ACCEPTED = "higher-choice-accepted"  # a higher-ranked choice was accepted later
     FAMILY_ERASED = "family-erased"  # the family's data were erased
+    MUNICIPALITY_ARCHIVED = "municipality-archived"  # the municipality left the regional platform
 
 
 # One wording per status, for the family and for staff alike.
@@ -104,6 +121,7 @@ STATUS_NOTE_LABELS = {
     StatusNote.ACCEPTED_ELSEWHERE: _l("een plaats bij een andere keuze werd aanvaard"),
     StatusNote.HIGHER_CHOICE_ACCEPTED: _l("een plaats bij een hogere keuze werd aanvaard"),
     StatusNote.FAMILY_ERASED: _l("de gegevens van het gezin werden gewist"),
+    StatusNote.MUNICIPALITY_ARCHIVED: _l("de gemeente neemt niet meer deel aan het regionale loket"),
 }
 _CODE = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)+")
 

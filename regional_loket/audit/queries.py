@@ -37,19 +37,21 @@ class Filters:
     end: datetime | None = None  # before this moment
 
 
-def _where(query, filters: Filters):
+def _where(query, filters: Filters, log=AuditEntry):
+    """``query`` narrowed to ``filters``; ``log``: the mapped entry (the bound municipality) or
+    one schema's table columns (a part of the region's UNION)."""
     if filters.actor_ids is not None:
-        query = query.where(AuditEntry.actor_id.in_(filters.actor_ids) if filters.actor_ids else sa.false())
+        query = query.where(log.actor_id.in_(filters.actor_ids) if filters.actor_ids else sa.false())
     if filters.family_id is not None:
-        query = query.where(AuditEntry.family_id == filters.family_id)
+        query = query.where(log.family_id == filters.family_id)
     if filters.action:
-        query = query.where(AuditEntry.action == filters.action)
+        query = query.where(log.action == filters.action)
     if filters.kind:
-        query = query.where(AuditEntry.kind == filters.kind)
+        query = query.where(log.kind == filters.kind)
     if filters.start is not None:
-        query = query.where(AuditEntry.at >= filters.start)
+        query = query.where(log.at >= filters.start)
     if filters.end is not None:
-        query = query.where(AuditEntry.at < filters.end)
+        query = query.where(log.at < filters.end)
     return query
 
 
@@ -74,6 +76,57 @@ def actions(session: Session) -> list[str]:
 
 def count_since(session: Session, since: datetime) -> int:
     return session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.at >= since)) or 0
+
+
+# --- the region: every municipality's log in one statement ----------------------------------------
+
+
+def _entries_of(schema: str):
+    """One schema's whole audit table by its real name (see :func:`_log_of`)."""
+    return sa.table("audit_log", *(sa.column(c.name, c.type) for c in AuditEntry.__table__.columns), schema=schema)
+
+
+def _with_log(session: Session, tenants) -> list:
+    """The tenants whose schema holds an audit table (a municipality still being provisioned
+    has a row before its tables): one catalog lookup, so the UNION never names a missing table."""
+    schemas = [t.schema for t in tenants]
+    if not schemas:
+        return []
+    present = set(session.execute(
+        sa.text("SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relname = 'audit_log' AND n.nspname = ANY(:schemas)"), {"schemas": schemas}).scalars())
+    return [t for t in tenants if t.schema in present]
+
+
+def _region(session: Session, tenants, filters: Filters):
+    """Every matching entry of ``tenants``' logs, each with its ``tenant_id``: one UNION ALL,
+    each part filtered on its own indexes (as the family's download), or None without tenants."""
+    parts = []
+    for tenant in _with_log(session, tenants):
+        log = _entries_of(tenant.schema)
+        parts.append(_where(select(sa.literal(tenant.id, sa.Uuid).label("tenant_id"), *log.c), filters, log.c))
+    if not parts:
+        return None
+    return (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery("region_audit")
+
+
+def region_page(session: Session, tenants, filters: Filters, *, offset: int, limit: int) -> tuple[list, int]:
+    """One page of the entries of ``tenants`` (every municipality, or the one chosen), newest
+    first, and how many match. Rows carry ``tenant_id`` and the entry's columns."""
+    union = _region(session, tenants, filters)
+    if union is None:
+        return [], 0
+    total = session.scalar(select(func.count()).select_from(union)) or 0
+    rows = session.execute(select(union).order_by(union.c.at.desc(), union.c.id).offset(offset).limit(limit)).all()
+    return list(rows), total
+
+
+def region_entries(session: Session, tenants, filters: Filters, *, limit: int = EXPORT_LIMIT) -> list:
+    """Every matching entry of ``tenants`` (up to ``limit``), newest first: the region's export."""
+    union = _region(session, tenants, filters)
+    if union is None:
+        return []
+    return list(session.execute(select(union).order_by(union.c.at.desc(), union.c.id).limit(limit)).all())
 
 
 # --- the family's download ---------------------------------------------------------------------

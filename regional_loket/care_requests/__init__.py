@@ -11,7 +11,9 @@ __all__ = ["CareRequest", "Choice", "RequestStatus", "init_app"]
 
 
 def init_app(app: Flask) -> None:
+    from .. import jobs as job_queue
     from . import demo, privacy, services, views  # noqa: F401 — demo registers its loader, services its listener
+    from .jobs import confirmations
 
     app.register_blueprint(views.bp)
     # Imported after views: importing it registers its back-office link, and "my requests" comes first.
@@ -22,3 +24,5 @@ def init_app(app: Flask) -> None:
     keep_family_data(export=privacy.export_for_family, erase=privacy.erase_for_family)
     # The audit log names the family of an application's request, without importing requests.
     register_family_lookup(services.family_id_of)
+    # Reminders before a confirmation is due, inactivity after the grace period (one region-wide job).
+    job_queue.register_periodic(app, confirmations, every=3600)

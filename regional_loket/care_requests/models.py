@@ -59,7 +59,16 @@ class CareRequest(UUIDKey, Timestamps, db.Model):
     keep_higher_choices: Mapped[bool] = mapped_column(Boolean, default=False)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the family was last reminded to confirm: reminded for the current due period when
+    # at or after its reminder window opened (``queries.confirmation_timing``); confirming moves
+    # the due date on, so the next period reminds again.
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the request went inactive (not confirmed within the grace period); None while open.
+    inactive_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # When the family was told its wanted start approaches without an offer (and what the desk
+    # can do): once per request. Not the outbox key alone: the outbox is purged after a while.
+    start_notice_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     choices: Mapped[list[Choice]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="Choice.rank")

@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..applications import ACTIVE, ActorRole, StatusNote
+from ..applications import ACTIVE, OPEN_STATUSES, ActorRole, StatusNote
 from ..applications import services as applications
-from ..families import Family
+from ..families import Child, Family
 from ..families.privacy import iso
 from ..tenancy import Tenant
 from . import services
@@ -50,16 +50,37 @@ def export_for_family(session: Session, family: Family) -> dict:
     return {"requests": out}
 
 
-def erase_for_family(session: Session, family: Family, *, now: datetime) -> int:
+def erase_for_family(session: Session, family: Family, *, now: datetime, keep_places: bool = False) -> int:
     """Withdraw what is open (the providers see it in their lists), anonymise every application
     in every municipality and delete the family's requests and choices. Returns the number of
-    applications anonymised."""
+    applications anonymised. ``keep_places``: an accepted place stays accepted (the retention
+    purge of requests closed years ago: the placement is history, not a place to give back)."""
+    return _erase(session, list(_requests_of(session, family)), now=now, keep_places=keep_places)
+
+
+def erase_request(session: Session, care: CareRequest, *, now: datetime) -> int:
+    """The retention purge of one closed request whose family stays (it has other requests):
+    its applications anonymised in every municipality (open ones — an inactive request's —
+    withdrawn first, an accepted place kept as history), the request and its choices deleted,
+    and its child too when no other request is about it. Returns the applications anonymised."""
+    child_id = care.child_id
+    count = _erase(session, [care], now=now, keep_places=True)
+    if session.scalar(select(CareRequest.id).where(CareRequest.child_id == child_id).limit(1)) is None:
+        child = session.get(Child, child_id)
+        if child is not None:
+            session.delete(child)
+            session.flush()
+    return count
+
+
+def _erase(session: Session, cares: list[CareRequest], *, now: datetime, keep_places: bool) -> int:
+    withdraw = OPEN_STATUSES if keep_places else ACTIVE  # ACTIVE: an accepted place is given back too
     by_tenant: dict[uuid.UUID, list] = defaultdict(list)
-    for care in _requests_of(session, family):
+    for care in cares:
         for choice in care.choices:
             if choice.application_id is not None:
                 loaded = services.load_application(session, choice)
-                if loaded.application.status in ACTIVE:  # an accepted place is given back too
+                if loaded.application.status in withdraw:
                     applications.withdraw(session, loaded.tenant, loaded.application, actor_id=None,
                                           actor_role=ActorRole.SYSTEM, now=now, note=StatusNote.FAMILY_ERASED)
                 by_tenant[choice.tenant_id].append(loaded.application)
@@ -67,7 +88,7 @@ def erase_for_family(session: Session, family: Family, *, now: datetime) -> int:
     count = 0
     for tenant_id, rows in by_tenant.items():
         count += applications.anonymise(session, session.get(Tenant, tenant_id), rows, now=now)
-    for care in _requests_of(session, family):
+    for care in cares:
         session.delete(care)  # and its choices
     session.flush()
     return count

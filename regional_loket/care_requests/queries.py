@@ -9,20 +9,23 @@ about every municipality of the region is one statement, never a walk over the s
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Integer, exists, func, select
+from sqlalchemy.orm import aliased
 
 from ..applications import Status
 from ..families import Child, Family, Guardian
 from ..listing import order
 from ..months import same_day_months_later
-from ..tenancy import Tenant
+from ..tenancy import Postcode, Tenant, TenantSettings
 from ..tenancy.services import postcodes_of
 from .models import CareRequest, Choice, RequestStatus
 
 ANSWERED = (Status.OFFERED, Status.ACCEPTED)  # a choice in one of these: the family has an offer
-CONFIRMATION_SOON = timedelta(days=14)  # "due" on the desk's list: within this of its date
+# "Due" on the desk's list: within this of its date; the family's reminder is sent from then on.
+CONFIRMATION_SOON = timedelta(days=14)
 
 
 def _contact_columns():
@@ -75,11 +78,101 @@ def without_offer(*, tenant_id: uuid.UUID, today: date, months_before_start: int
                                      descending=descending))
 
 
-def confirmation_due_at(interval_months: int):
+# --- confirmations: ONE rule for when a request is due, read by the desk's worklist and the job ----
+#
+# Which municipality's rules time a request (it may have choices in several): the one the family
+# lives in (its home postcode) — the desk that lists it on its "to confirm" worklist — else, for
+# a family from outside the region, the municipality of the request's first choice (stable while
+# choices close, and one desk is clearly in charge). From that municipality: the interval
+# (``confirm_interval_months``) and the grace period (``confirm_grace_days``).
+#
+# - due: the last confirmation (or the submission) plus the interval;
+# - reminded: once per due period, from CONFIRMATION_SOON before the due date (the worklist's
+#   "due" state) — reminded for this period when ``reminded_at`` ≥ due date − CONFIRMATION_SOON
+#   (an interval is at least a month, so last period's reminder never counts);
+# - inactive: reminded, and the grace period has passed since the due date — or since the
+#   reminder when it went out late (the job was down, the desk shortened the interval): a
+#   family always has the whole grace period after its reminder.
+
+
+def confirming_tenant_id():
+    """The id of the municipality whose rules time the request (see above), as a scalar
+    subquery correlated to ``CareRequest``."""
+    family, choice = aliased(Family), aliased(Choice)
+    home = (select(Postcode.tenant_id).join(family, family.postcode == Postcode.code)
+            .where(family.id == CareRequest.family_id).order_by(Postcode.tenant_id).limit(1)
+            .correlate(CareRequest).scalar_subquery())
+    first_choice = (select(choice.tenant_id).where(choice.request_id == CareRequest.id)
+                    .order_by(choice.rank, choice.id).limit(1).correlate(CareRequest).scalar_subquery())
+    return func.coalesce(home, first_choice)
+
+
+def _setting(key: str):
+    """That municipality's setting ``key`` (its default when the municipality left it out)."""
+    value = (select(Tenant.settings_data[key].astext.cast(Integer)).where(Tenant.id == confirming_tenant_id())
+             .correlate(CareRequest).scalar_subquery())
+    return func.coalesce(value, getattr(TenantSettings(), key))
+
+
+def confirmation_due_at():
     """When a request's next confirmation is due: its last one (or its submission) plus the
-    municipality's interval (PostgreSQL's month arithmetic: 31 January + 1 month = 28/29 February)."""
+    interval of the municipality that times it (PostgreSQL's month arithmetic: 31 January +
+    1 month = 28/29 February)."""
     return (func.coalesce(CareRequest.confirmed_at, CareRequest.submitted_at)
-            + func.make_interval(0, interval_months))
+            + func.make_interval(0, _setting("confirm_interval_months")))
+
+
+def confirmation_timing(*, request_id: uuid.UUID | None = None, now: datetime | None = None):
+    """The statement of open requests with their confirmation timing: rows of (id, due_at,
+    grace_days, reminded_at, tenant_id) — :func:`timing` reads one. ``request_id``: that request
+    only. ``now``: only those the job must act on (a reminder due and not sent this period, or
+    reminded and the grace period over), one statement over the region."""
+    due_at, grace_days = confirmation_due_at(), _setting("confirm_grace_days")
+    statement = select(CareRequest.id, due_at.label("due_at"), grace_days.label("grace_days"),
+                       CareRequest.reminded_at, confirming_tenant_id().label("tenant_id")).where(
+        CareRequest.status == RequestStatus.OPEN)
+    if request_id is not None:
+        statement = statement.where(CareRequest.id == request_id)
+    if now is not None:
+        reminded = CareRequest.reminded_at >= due_at - CONFIRMATION_SOON
+        inactive_at = func.greatest(due_at, CareRequest.reminded_at) + func.make_interval(0, 0, 0, grace_days)
+        statement = statement.where(
+            (~func.coalesce(reminded, False) & (due_at - CONFIRMATION_SOON <= now))
+            | (func.coalesce(reminded, False) & (inactive_at <= now)))
+    return statement.order_by(CareRequest.submitted_at, CareRequest.id)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One request's confirmation timing (the rule above, in Python for one row)."""
+
+    request_id: uuid.UUID
+    due_at: datetime
+    grace_days: int
+    reminded_at: datetime | None
+    tenant_id: uuid.UUID | None
+
+    @property
+    def remind_from(self) -> datetime:
+        return self.due_at - CONFIRMATION_SOON
+
+    @property
+    def reminded(self) -> bool:
+        return self.reminded_at is not None and self.reminded_at >= self.remind_from
+
+    def inactive_from(self, reminded_at: datetime | None = None) -> datetime | None:
+        """When it goes inactive (None: not reminded for this period yet); ``reminded_at``: as
+        if reminded then (the reminder says the date)."""
+        reminded_at = reminded_at or (self.reminded_at if self.reminded else None)
+        if reminded_at is None:
+            return None
+        return max(self.due_at, reminded_at) + timedelta(days=self.grace_days)
+
+
+def timing(session, request_id: uuid.UUID) -> Timing | None:
+    """The timing of one open request (None when it is not open or not there)."""
+    row = session.execute(confirmation_timing(request_id=request_id)).first()
+    return Timing(*row) if row is not None else None
 
 
 # The confirmation worklist's sort keys (``listing.order``): the earliest due date first.
@@ -91,22 +184,26 @@ class ConfirmationState:
     MISSED = "missed"  # its date has passed (or the request went inactive for it)
 
 
-def confirmation_due(*, tenant_id: uuid.UUID, now: datetime, interval_months: int, state: str | None = None,
+def confirmation_due(*, tenant_id: uuid.UUID, now: datetime, state: str | None = None,
                      sort: str = "due", descending: bool = False):
-    """The statement of the open (or inactive: not confirmed in time) requests of families living
-    in the municipality whose periodic confirmation is due within CONFIRMATION_SOON or missed,
-    the earliest first. ``state`` narrows to ConfirmationState.DUE or .MISSED. Rows of (id,
-    due_at, missed, status, confirmed_at, start_date, child_first_name, guardian_name,
+    """The statement of the open (or inactive: not confirmed in time) requests this municipality
+    times (``confirming_tenant_id``: families living here, and families from outside the region
+    whose first choice is here) whose periodic confirmation is due within CONFIRMATION_SOON or
+    missed, the earliest first. ``state`` narrows to ConfirmationState.DUE or .MISSED. Rows of
+    (id, due_at, missed, status, confirmed_at, start_date, child_first_name, guardian_name,
     guardian_email, phone)."""
-    due_at = confirmation_due_at(interval_months)
+    due_at = confirmation_due_at()
     missed = (due_at < now) | (CareRequest.status == RequestStatus.INACTIVE)
     statement = (
         select(CareRequest.id, due_at.label("due_at"), missed.label("missed"), CareRequest.status,
                CareRequest.confirmed_at, CareRequest.start_date, Child.first_name.label("child_first_name"),
                *_contact_columns())
         .join(Family, Family.id == CareRequest.family_id).join(Child, Child.id == CareRequest.child_id)
-        .where(CareRequest.status.in_((RequestStatus.OPEN, RequestStatus.INACTIVE)), _lives_in(tenant_id),
-               missed | (due_at < now + CONFIRMATION_SOON)))
+        .where(CareRequest.status.in_((RequestStatus.OPEN, RequestStatus.INACTIVE)),
+               # The indexed narrowing first (living here, or a choice here), then the one rule.
+               _lives_in(tenant_id) | exists().where(Choice.request_id == CareRequest.id,
+                                                     Choice.tenant_id == tenant_id),
+               confirming_tenant_id() == tenant_id, missed | (due_at < now + CONFIRMATION_SOON)))
     if state == ConfirmationState.MISSED:
         statement = statement.where(missed)
     elif state == ConfirmationState.DUE:

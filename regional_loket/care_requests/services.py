@@ -560,11 +560,18 @@ def change_plan(session: Session, request: CareRequest, child: Child, *, start_d
                                      actor_id=actor_id, actor_role=actor_role, now=now, note=note)
 
 
-def confirm(request: CareRequest, *, now: datetime) -> None:
+def confirm(session: Session, request: CareRequest, *, actor_id, now: datetime,
+            actor_role: str = ActorRole.FAMILY) -> None:
+    """The family still needs care (its page, the mailed link, or the desk by phone): the next
+    confirmation is due an interval from now; an inactive request opens again and its paused
+    applications return to their lists, at their original submission time (``resumed`` events)."""
     if request.status not in (RequestStatus.OPEN, RequestStatus.INACTIVE):
         raise RequestError(_l("Deze aanvraag loopt niet meer."))
     request.confirmed_at = now
-    request.status = RequestStatus.OPEN
+    request.status, request.inactive_at = RequestStatus.OPEN, None
+    for one in load_applications(session, request.choices).values():
+        applications.resume(session, one.tenant, one.application, actor_id=actor_id, actor_role=actor_role,
+                            now=now)
 
 
 def message(session: Session, choice: Choice, text: str, *, actor_id, now: datetime,

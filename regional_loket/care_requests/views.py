@@ -21,8 +21,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from .. import audit
-from ..accounts import Role, require
+from .. import audit, clock, tariffs
+from ..accounts import Role, public, require, tokens
 from ..accounts.forms import ConfirmForm
 from ..audit.web import record_view
 from ..catalog import CatalogLocation
@@ -34,8 +34,9 @@ from ..families import services as families
 from ..months import add_months, month_start
 from ..tenancy import Hosts, Tenant, serves
 from ..web import register_back_office
+from ..web.formatting import money
 from ..web.urls import switch_url
-from . import forms, services
+from . import confirmations, forms, services
 from .models import CareRequest, Choice, RequestStatus
 
 bp = Blueprint("requests", __name__, url_prefix="/aanvragen", template_folder="templates")
@@ -371,6 +372,12 @@ def family_details(request_id: uuid.UUID):
     form = forms.FamilyForm(obj=family if request.method == "GET" else None)
     if acting_for:
         forms.speak_of_the_family(form)
+    # "Below the threshold" means the region's figure for the wanted start's year (or the
+    # latest year before it): say which, so the family declares against a known amount.
+    threshold = tariffs.services.threshold_for(db.session, (care.start_date or clock.today()).year)
+    if threshold is not None:
+        form.low_income.description = _("De grens voor %(year)s: een gezamenlijk belastbaar inkomen van %(amount)s "
+                                        "per jaar.", year=threshold.year, amount=money(threshold.amount))
     chosen = [c.location_id for c in care.choices]
     names = _locations(care)
     form.siblings.choices = [SelectChoice(str(location_id), names[location_id]["location"].name)
@@ -422,8 +429,14 @@ def review(request_id: uuid.UUID):
             attempt.commit()
             db.session.commit()
             return redirect(url_for("requests.received", request_id=care.id))
+    locations = _locations(care)
+    # The estimate, when a chosen location has an income-related tariff: for the wanted start's
+    # year and the request's plan; what is typed in goes nowhere but this answer.
+    estimate = tariffs.calculator(db.session, request.args, today=clock.today(), start=care.start_date,
+                                  plan=tariffs.Plan.from_care_plan(care.care_plan)) \
+        if any(info["location"].tariff == "income" for info in locations.values()) else None
     return render_template("requests/review.html", care=care, family=family, child=child, form=form,
-                           locations=_locations(care), problem=problem,
+                           locations=locations, problem=problem, estimate=estimate,
                            acting_for=_acting_for(family)), 200 if problem is None else 422
 
 
@@ -556,10 +569,39 @@ def withdraw_all(request_id: uuid.UUID):
 @require(*FAMILY_SIDE)
 def confirm(request_id: uuid.UUID):
     def action(care, family, child, choice):
-        services.confirm(care, now=utcnow())
+        services.confirm(db.session, care, actor_id=current_user.id, actor_role=_actor_role(family),
+                         now=clock.now())
         return _("Bedankt: uw aanvraag blijft lopen.")
 
     return _act(request_id, None, action)
+
+
+@bp.route("/bevestig/<token>", methods=["GET", "POST"])
+@public
+def confirm_link(token: str):
+    """The mailed one-click link: no login needed for whoever holds it. Opening it (GET: a mail
+    scanner prefetches links) only shows one button; the button (POST) confirms. A link that is
+    old, used, for another account's family or for a request confirmed since says so, and
+    changes nothing."""
+    secret, now = tokens.keys(current_app.config), clock.now()
+    form = ConfirmForm()
+    try:
+        if request.method == "POST":
+            if not form.validate_on_submit():
+                abort(400)
+            link = confirmations.confirm_by_link(db.session, secret, token, user=current_user, now=now)
+            next_due = confirmations.next_due(db.session, link.care)
+            db.session.commit()
+            return render_template("requests/confirm_link.html", link=link, done=True, next_due=next_due)
+        link = confirmations.check_link(db.session, secret, token, user=current_user, now=now)
+    except confirmations.LinkError as error:
+        db.session.rollback()
+        return render_template("requests/confirm_link.html", problem=error.message, reason=error.reason), (
+            410 if error.reason in ("expired", "used", "gone") else 409 if error.reason != "invalid" else 400)
+    except services.RequestError as error:
+        db.session.rollback()
+        return render_template("requests/confirm_link.html", problem=error.message, reason="closed"), 409
+    return render_template("requests/confirm_link.html", link=link, form=form, done=False)
 
 
 @bp.route("/<uuid:request_id>/keuzes/<uuid:choice_id>/bericht", methods=["POST"])

@@ -6,10 +6,21 @@ import uuid
 from datetime import date
 from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from .. import clock, tariffs
 from ..accounts.policy import public
 from ..extensions import db
 from ..months import add_months, month_start
@@ -163,5 +174,13 @@ def location(location_id: uuid.UUID):
     # municipality), not to this municipality's empty search.
     back = switch_url(None, "catalog.search_page", **{k: came_from.getlist(k) for k in came_from}) if came_from \
         else url_for("catalog.search_page")
-    return render_template("catalog/location.html", place=place, months=months, free=free, labels=labels,
-                           back_to_search=back, request_args=request_link_args(came_from, place.id))
+    # Income-related tariff: the families' estimate, for the start the search asked about.
+    estimate = tariffs.calculator(db.session, request.args, today=clock.today(),
+                                  suggested_start=search.iso_date(came_from.get("start"))) \
+        if place.tariff == "income" else None
+    page = make_response(render_template(
+        "catalog/location.html", place=place, months=months, free=free, labels=labels, back_to_search=back,
+        request_args=request_link_args(came_from, place.id), estimate=estimate, zoek=request.args.get("zoek")))
+    if estimate is not None and estimate.submitted:
+        page.headers["Cache-Control"] = "no-store"  # a family's income is in this page: no cache keeps it
+    return page

@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
     from . import (
         audit,  # noqa: F401 — the municipality's audit log (/beheer/audit) on views.bp
         calls,  # noqa: F401 — the call list's and the family's routes; the call list hears news
+        figures,  # noqa: F401 — the desk's figures and the yearly report (/beheer/cijfers)
         intake,  # noqa: F401 — assisted intake: dossiers for families without e-mail, claim codes
         offer,  # noqa: F401 — registers the offer's routes on views.bp
         settings,  # noqa: F401 — registers the municipality's settings pages on views.bp
@@ -18,3 +19,9 @@ def init_app(app: Flask) -> None:
     )
 
     app.register_blueprint(views.bp)
+    # Daily work; the scheduler's intervals, until it runs them at set hours (see jobs.py).
+    from .. import jobs as job_plumbing
+    from .jobs import desk_digests_everywhere, start_approaching_everywhere
+
+    job_plumbing.register_periodic(app, desk_digests_everywhere, every=24 * 3600)
+    job_plumbing.register_periodic(app, start_approaching_everywhere, every=24 * 3600)

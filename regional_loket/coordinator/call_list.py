@@ -214,9 +214,22 @@ def export_for_family(session: Session, family: Family) -> dict:
     return {"call_list": out}
 
 
-def erase_for_family(session: Session, family: Family, *, now: datetime) -> int:
+def erase_for_family(session: Session, family: Family, *, now: datetime, keep_places: bool = False) -> int:
     """The entries hold the child's first name and the desk's notes: they go with the family."""
     for tenant in _tenants_holding(session, family):
         with tenant_scope(session, tenant):
             session.execute(delete(CallEntry).where(CallEntry.family_id == family.id))
     return 0  # no application anonymised here
+
+
+def forget_old_news(session: Session, family: Family, *, before: datetime) -> int:
+    """The retention purge of one of the family's requests, the family staying: the family's
+    entries listed before ``before`` (the retention period ago, so about requests that old)
+    go, in every municipality that may hold them. Read before the request is deleted.
+    Returns how many went."""
+    count = 0
+    for tenant in _tenants_holding(session, family):
+        with tenant_scope(session, tenant):
+            count += session.execute(delete(CallEntry).where(CallEntry.family_id == family.id,
+                                                             CallEntry.created_at < before)).rowcount
+    return count

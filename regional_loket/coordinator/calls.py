@@ -21,7 +21,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from .. import audit
+from .. import audit, clock
 from ..accounts import Role, require
 from ..applications import ActorRole
 from ..audit.web import record_act, record_view
@@ -229,6 +229,32 @@ def family_act(family_id: uuid.UUID, choice_id: uuid.UUID, act: str):
         flash(error.message, "error")
     else:
         flash(message, "success")
+    return redirect(url_for("coordinator.family", family_id=family.id))
+
+
+@bp.route("/gezinnen/<uuid:family_id>/aanvragen/<uuid:request_id>/bevestigen", methods=["POST"])
+@require(*DESK)
+def family_confirm(family_id: uuid.UUID, request_id: uuid.UUID):
+    """The family said on the phone (or at the desk) that it still needs care: the request is
+    confirmed as if by the family — an inactive one opens again, its applications back in their
+    lists at their original place."""
+    family = _family(family_id)
+    care = db.session.get(CareRequest, request_id)
+    if care is None or care.family_id != family.id:
+        abort(404)
+    form = ConsentForm()
+    if not form.validate_on_submit():
+        return _render_family(family, forms={care.id: form}, code=422)
+    note = _consent_note(family, form.method.data)
+    try:
+        requests.confirm(db.session, care, actor_id=current_user.id, actor_role=ActorRole.DESK, now=clock.now())
+        _audit(family, "desk.confirm", note, request=care.id)
+        db.session.commit()
+    except requests.RequestError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(_("De aanvraag is bevestigd voor het gezin."), "success")
     return redirect(url_for("coordinator.family", family_id=family.id))
 
 

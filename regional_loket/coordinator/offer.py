@@ -152,7 +152,8 @@ def _organiser(organiser_id: uuid.UUID) -> Organiser:
 
 
 def _open_applications(location: Location) -> int:
-    return queries.open_counts(db.session).get(location.id, 0)
+    # Paused ones too: their families may confirm and come back to this location.
+    return queries.open_counts(db.session, include_paused=True).get(location.id, 0)
 
 
 def _location_data(place: Location) -> dict:
@@ -228,7 +229,8 @@ def offer_locations():
     rows, total = offer.list_locations(db.session, q=q, status=status, sort=sort, page=page, per_page=PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
     return render_template("coordinator/offer/locations.html", rows=rows, total=total, q=q, status=status,
-                           sort=sort, page=page, pages=pages, open_counts=queries.open_counts(db.session))
+                           sort=sort, page=page, pages=pages,
+                           open_counts=queries.open_counts(db.session, include_paused=True))
 
 
 def _save_location(form: LocationForm, place: Location | None):

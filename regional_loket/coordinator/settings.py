@@ -58,6 +58,9 @@ class RulesForm(FlaskForm):
                               validators=[InputRequired(_l("Vul een aantal dagen in."))])
     confirm_interval_months = IntegerField(_l("Gezinnen bevestigen hun aanvraag om de zoveel maanden"),
                                            validators=[InputRequired(_l("Vul een aantal maanden in."))])
+    confirm_grace_days = IntegerField(
+        _l("Een niet bevestigde aanvraag wordt inactief na zoveel dagen (de aanvragen worden gepauzeerd)"),
+        validators=[InputRequired(_l("Vul een aantal dagen in."))])
     call_months_before_start = IntegerField(
         _l("Bellijst: gezinnen zonder aanbod zoveel maanden voor de gewenste start"),
         validators=[InputRequired(_l("Vul een aantal maanden in."))])

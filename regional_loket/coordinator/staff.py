@@ -219,8 +219,11 @@ def accept_invitation(token: str):
             return render_template("coordinator/staff/invitation_problem.html", reason=error.reason), 400
         _accepted(invitation, current_user.id)
         db.session.commit()
-        flash(_("U bent nu medewerker van %(name)s.", name=g.tenant.name), "success")
-        return redirect(url_for("provider.home"))
+        if invitation.role == Role.COORDINATOR:
+            flash(_("U bent nu coördinator van %(name)s.", name=g.tenant.name), "success")
+        else:
+            flash(_("U bent nu medewerker van %(name)s.", name=g.tenant.name), "success")
+        return redirect(url_for(_home(invitation)))
     return render_template("coordinator/staff/accept.html", invitation=invitation, names=names, account=account,
                            form=form)
 
@@ -243,13 +246,19 @@ def _accept_as_new(invitation, payload, names, *, now):
             db.session.commit()
             # Log in on the region's page, which brings the login back here to the provider's pages.
             return render_template("coordinator/staff/accepted.html", email=user.email,
-                                   login=portal_url(None, "accounts.login", next=portal_url(g.tenant, "provider.home")))
+                                   login=portal_url(None, "accounts.login", next=portal_url(g.tenant, _home(invitation))))
     return render_template("coordinator/staff/accept.html", invitation=invitation, names=names, form=form,
                            new_account=True), 200 if not form.errors else 422
 
 
+def _home(invitation) -> str:
+    """Where the invitee starts: the desk for a coordinator (invited by an administrator), the
+    provider's pages for staff."""
+    return "coordinator.dashboard" if invitation.role == Role.COORDINATOR else "provider.home"
+
+
 def _accepted(invitation, user_id: uuid.UUID) -> None:
     # The invitee is the actor here (maybe not logged in yet), not the coordinator.
-    audit.record_change(db.session, g.tenant, actor_id=user_id, actor_role=Role.PROVIDER_STAFF.value,
+    audit.record_change(db.session, g.tenant, actor_id=user_id, actor_role=invitation.role,
                         action="staff.invitation_accept", subject=invitation.id, host=request.host, now=utcnow(),
                         detail={"user": str(user_id), "locations": [str(i) for i in invitation.location_ids]})

@@ -121,8 +121,7 @@ CONFIRMATION = Worklist(
     slug="bevestiging", title=_l("Aanvragen die bevestigd moeten worden"),
     template="coordinator/worklists/confirmation.html", sorts=requests.CONFIRMATION_SORTS,
     statement=lambda tenant, now, chosen, sort, descending: requests.confirmation_due(
-        tenant_id=tenant.id, now=now, interval_months=tenant.settings.confirm_interval_months,
-        state=chosen.get("stand"), sort=sort, descending=descending),
+        tenant_id=tenant.id, now=now, state=chosen.get("stand"), sort=sort, descending=descending),
     header=(_l("te bevestigen tegen"), _l("gemist"), _l("kind"), _l("ouder"), _l("telefoon"), _l("e-mailadres"),
             _l("gewenste start"), _l("laatst bevestigd")),
     cells=lambda row, tenant, now: [

@@ -24,7 +24,7 @@ def postgres_url(instance_path: str | Path, database: str = DATABASE) -> str:
         server = pgserver.get_server(data, cleanup_mode="stop")
         _servers[key] = server
     if database != "postgres":
-        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608 — our own constant name
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608  # nosec B608: development only: the test harness's own database name
         if "1 row" not in exists:
             server.psql(f'CREATE DATABASE "{database}";')
     return server.get_uri(database)

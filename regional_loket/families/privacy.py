@@ -27,7 +27,7 @@ _erasers: list[Eraser] = []
 
 def keep_family_data(*, export: Exporter, erase: Eraser) -> None:
     """Have ``export(session, family)`` add its sections to the family's download and
-    ``erase(session, family, now=…)`` erase them (returning how many applications it
+    ``erase(session, family, now=…, keep_places=…)`` erase them (returning how many applications it
     anonymised), in the caller's transaction, before the family itself goes."""
     if export not in _exporters:
         _exporters.append(export)
@@ -71,11 +71,13 @@ def export(session: Session, family: Family) -> dict:
     return out
 
 
-def erase(session: Session, family: Family, *, actor_id: uuid.UUID | None, now: datetime) -> int:
+def erase(session: Session, family: Family, *, actor_id: uuid.UUID | None, now: datetime,
+          keep_places: bool = False) -> int:
     """Erase what other domains keep of the family (its requests: open applications withdrawn,
     every application in every municipality anonymised), then its e-mails and the family
-    itself. Returns the number of applications anonymised."""
-    count = sum(eraser(session, family, now=now) for eraser in _erasers)
+    itself. Returns the number of applications anonymised. ``keep_places``: accepted places
+    stay accepted (the retention purge, years after the placement), passed to every eraser."""
+    count = sum(eraser(session, family, now=now, keep_places=keep_places) for eraser in _erasers)
     emails = [g.email for g in family.guardians]
     if emails:
         session.execute(delete(Notification).where(Notification.recipient_email.in_(emails)),

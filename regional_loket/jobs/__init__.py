@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import click
 import redis
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 from flask.cli import with_appcontext
 from rq import Callback, Queue, Retry, SimpleWorker
 from rq.exceptions import NoSuchJobError
@@ -59,6 +59,16 @@ log = logging.getLogger(__name__)
 EXTENSION = "loket.jobs"
 # The exceptions that mean "Redis is not there right now"; anything else is a bug and raises.
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# The shared client's timeouts (seconds). A healthy Redis answers in a millisecond; a hung one
+# (it accepts connections and never answers: a stopped process, a black-holing firewall) must
+# cost a request no more than this, then it is treated exactly like a dead one.
+REDIS_CONNECT_TIMEOUT = 1.0
+REDIS_SOCKET_TIMEOUT = 2.0
+# After Redis failed, :func:`enqueue` called from a web request does not ask it again in this
+# process for this long: else every request that enqueues would wait out a hung Redis's
+# timeout once more. The work is in PostgreSQL; the relay enqueues it once Redis answers (jobs
+# and commands always ask: they are not serving anyone, and the relay must see Redis return).
+REDIS_RETRY_AFTER = 10.0
 
 
 # rq's Retry for every job: run again 30 s, 2 min and 10 min after a failure (or after the
@@ -84,6 +94,8 @@ class _State:
     # job (every / daily / weekly) is in ``jobs``.
     periodic: list[tuple[str, Callable, float]] = field(default_factory=list)
     jobs: dict[str, Periodic] = field(default_factory=dict)
+    # time.monotonic() until which enqueue does not ask Redis again (see REDIS_RETRY_AFTER).
+    down_until: float = 0.0
     at_worker_start: list[Callable] = field(default_factory=list)
 
 
@@ -105,12 +117,14 @@ def _state(app: Flask) -> _State:
 def redis_connection(app: Flask) -> redis.Redis:
     """The app's Redis client, one per app (its pool is shared by every request).
 
-    Short timeouts on purpose: a web request that enqueues must not hang when Redis is down.
+    Short timeouts on purpose: a web request that enqueues must not hang when Redis is down
+    or hung.
     """
     state = _state(app)
     if state.connection is None:
         state.connection = redis.Redis.from_url(
-            app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=5
+            app.config["REDIS_URL"], socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+            socket_timeout=REDIS_SOCKET_TIMEOUT,
         )
     return state.connection
 
@@ -146,12 +160,17 @@ def enqueue(app: Flask, func, *args, job_id: str | None = None, **kwargs) -> boo
     """
     name = getattr(func, "__name__", str(func))
     kwargs.setdefault("retry", retry_policy())
+    state = _state(app)
+    if has_request_context() and time.monotonic() < state.down_until:
+        app.logger.info("Redis unreachable moments ago, job %s (%s) not enqueued", name, job_id or "-")
+        return False
     try:
         q = queue(app)
         if job_id is not None and _waiting(q, job_id):
             return True
         q.enqueue(func, *args, job_id=job_id, **kwargs)
     except REDIS_DOWN as exc:
+        state.down_until = time.monotonic() + REDIS_RETRY_AFTER
         app.logger.warning("Redis unreachable, job %s (%s) not enqueued: %s", name, job_id or "-", exc)
         return False
     return True
@@ -301,7 +320,9 @@ def worker_command(burst: bool, queue_name: str | None, log_level: str) -> None:
     for func in _state(app).at_worker_start:
         _run_at_worker_start(app, func)
     # A connection of its own: rq raises its socket timeout above the blocking dequeue timeout,
-    # which must not leak into the short-timeout client the web requests share.
+    # which must not leak into the short-timeout client the web requests share. So no socket
+    # timeout of ours here: a hung Redis stalls this worker (it has nothing else to do) until
+    # rq's own timeout, never a web request.
     connection = redis.Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5)
     try:
         # SimpleWorker runs each job in this process instead of a forked child: jobs reuse the

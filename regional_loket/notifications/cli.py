@@ -24,6 +24,19 @@ def relay_command():
     click.echo(f"enqueued: {count}")
 
 
+@notifications.command("send-pending")
+@click.option("--all", "scheduled_too", is_flag=True,
+              help="Also the notifications never tried yet that were scheduled for later.")
+@with_appcontext
+def send_pending_command(scheduled_too):
+    """Send now what waits for a retry (after a mail-server outage), in this process: the
+    back-off no longer holds it. Due notifications go along; failed ones stay failed."""
+    made_due, outcomes = jobs.send_pending(current_app._get_current_object(), scheduled_too=scheduled_too)
+    click.echo(f"made due: {made_due}")
+    click.echo("  ".join(f"{outcome}: {outcomes.get(outcome, 0)}"
+                         for outcome in ("sent", "retry", "failed", "pending", "skipped")))
+
+
 @notifications.command("purge")
 @with_appcontext
 def purge_command():

@@ -107,10 +107,10 @@ def _migrations(app: Flask, connection) -> dict:
     shared_track = app.config.get("SHARED_MIGRATIONS") or migrate.SHARED_TRACK
     tenant_track = app.config.get("TENANT_MIGRATIONS") or migrate.TENANT_TRACK
     shared = connection.execute(
-        text(f"SELECT version_num FROM {SHARED_SCHEMA}.{migrate.VERSION_TABLE}")  # noqa: S608 — constants
+        text(f"SELECT version_num FROM {SHARED_SCHEMA}.{migrate.VERSION_TABLE}")  # noqa: S608  # nosec B608: schema and table names are constants
     ).scalars().all()
     shared_behind = not shared or any(_behind(shared_track, version) for version in shared)
-    slugs = connection.execute(text(f"SELECT slug FROM {SHARED_SCHEMA}.tenants")).scalars().all()  # noqa: S608
+    slugs = connection.execute(text(f"SELECT slug FROM {SHARED_SCHEMA}.tenants")).scalars().all()  # noqa: S608  # nosec B608: the schema name is a constant
     versions = migrate.read_versions(connection, [schema_for(slug) for slug in slugs])
     behind = sorted(schema for schema, version in versions.items() if _behind(tenant_track, version))
     result = {"ok": not shared_behind and not behind, "shared_at_head": not shared_behind,

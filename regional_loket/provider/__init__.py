@@ -10,3 +10,8 @@ def init_app(app: Flask) -> None:
     from . import views
 
     app.register_blueprint(views.bp)
+    # Weekly; the scheduler's interval, until it runs it at a set day and hour (see jobs.py).
+    from .. import jobs as job_plumbing
+    from .jobs import staff_digests_everywhere
+
+    job_plumbing.register_periodic(app, staff_digests_everywhere, every=7 * 24 * 3600)

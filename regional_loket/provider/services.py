@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from flask_babel import format_date, ngettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
 from ..applications import ActorRole, Application, check_version, queries, status_label
@@ -60,12 +60,12 @@ def set_free_places(session: Session, location: Location, totals: dict[tuple[dat
     problems = []
     for (month, group), total in totals.items():
         if total < 0 or total > location.licensed_places:
-            problems.append(_l("%(month)s: kies 0 tot %(max)s plaatsen.", month=month.strftime("%m/%Y"),
+            problems.append(_l("%(month)s: kies 0 tot %(max)s plaatsen.", month=format_date(month, "MMMM yyyy"),
                                max=location.licensed_places))
         elif total < held.get((month, group), 0):
             problems.append(ngettext("%(month)s: %(num)s plaats is al aangeboden; minder kan niet.",
                                      "%(month)s: %(num)s plaatsen zijn al aangeboden; minder kan niet.",
-                                     held[(month, group)], month=month.strftime("%m/%Y")))
+                                     held[(month, group)], month=format_date(month, "MMMM yyyy")))
     if problems:
         raise ActionError(problems[0], "grid")
     existing = {(a.month, a.age_group): a for a in location.availability}

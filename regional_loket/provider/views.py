@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -68,7 +69,8 @@ def home():
     places = list(db.session.scalars(query))
     counts = queries.open_counts(db.session)
     overdue = queries.overdue_counts(db.session, now=utcnow(), response_days=_response_days())
-    return render_template("provider/home.html", places=places, counts=counts, overdue=overdue)
+    return render_template("provider/home.html", places=places, counts=counts, overdue=overdue,
+                           paused=queries.paused_counts(db.session))
 
 
 @bp.route("/<uuid:location_id>/")
@@ -96,6 +98,7 @@ def inbox(location_id: uuid.UUID):
             page = pages
             ranked, total = one(page)
     offered = queries.open_offers(db.session, place)
+    paused = queries.paused_applications(db.session, place)
     vulnerable, placements = queries.vulnerable_share(db.session, [place.id], year=today().year)
     now, response_days = utcnow(), _response_days()
     filters = {"status": status, "dag": day, "q": text}
@@ -105,7 +108,7 @@ def inbox(location_id: uuid.UUID):
     return render_template("provider/inbox.html", place=place, groups=groups, month=chosen_month, group=chosen_group,
                            ranked=ranked, offered=offered, vulnerable=vulnerable, placements=placements,
                            overdue=lambda a: queries.is_overdue(a, now, response_days), waiting=WAITING,
-                           filters=filters, page=page, pages=pages, keep=keep)
+                           filters=filters, page=page, pages=pages, keep=keep, paused=paused)
 
 
 def _chosen_group(groups):
@@ -231,7 +234,8 @@ def free_places(location_id: uuid.UUID):
                 db.session.rollback()
                 problems.append(str(error.message))
             else:
-                flash(_("%(count)s vak(ken) aangepast. Het zoekresultaat volgt meteen.", count=changed), "success")
+                flash(ngettext("%(num)s vak aangepast. Het zoekresultaat volgt meteen.",
+                               "%(num)s vakken aangepast. Het zoekresultaat volgt meteen.", changed), "success")
                 return redirect(url_for("provider.free_places", location_id=place.id))
     free = {(a.month, a.age_group): a.free_places for a in place.availability}
     return render_template("provider/free_places.html", place=place, months=months, groups=groups, free=free,

@@ -8,7 +8,7 @@ services never look it up themselves. Which hosts a route serves is declared per
 
 from __future__ import annotations
 
-from flask import Flask, abort, current_app, g, render_template, request
+from flask import Flask, abort, current_app, g, redirect, render_template, request
 
 from ..extensions import db
 from .binding import TenantMismatchError, bind_tenant, bound_schema, tenant_scope
@@ -21,6 +21,7 @@ from .models import (
     RegionSetting,
     Tenant,
     TenantDomain,
+    TenantSettings,
     TenantStatus,
     schema_for,
 )
@@ -29,7 +30,7 @@ from .services import TenantError, find_tenant
 
 __all__ = [
     "SCHEMA_PREFIX", "AuditEntry", "HostRule", "Hosts", "Postcode", "RegionAuditEntry", "RegionSetting", "Tenant", "TenantDomain",
-    "TenantError", "TenantMismatchError", "TenantStatus", "bind_tenant", "bound_schema", "init_app", "only_on",
+    "TenantError", "TenantMismatchError", "TenantSettings", "TenantStatus", "bind_tenant", "bound_schema", "init_app", "only_on",
     "schema_for", "serves", "tenant_scope",
 ]
 
@@ -49,6 +50,8 @@ def _resolve_request():
         abort(404)
     if match.kind is not HostKind.REGION:
         tenant = find_tenant(db.session, match)
+        if tenant is None and match.kind is HostKind.SUBDOMAIN:
+            return _renamed(match.key)
         if tenant is None:
             abort(404)
         if tenant.is_archived:
@@ -56,6 +59,18 @@ def _resolve_request():
         g.tenant = tenant
         bind_tenant(db.session, tenant)
     return _check_hosts(g.tenant)
+
+
+def _renamed(subdomain: str):
+    """A subdomain a municipality left by a rename: permanently to its new host, same path and
+    query (308 keeps a form's POST a POST); an unknown one is a 404 as before."""
+    from .administration import renamed_to
+
+    tenant = renamed_to(db.session, subdomain)
+    if tenant is None:
+        abort(404)
+    target = f"{request.scheme}://{tenant.subdomain}.{current_app.config['REGION_SERVER_NAME']}{request.full_path}"
+    return redirect(target.rstrip("?") if not request.query_string else target, 308)
 
 
 def _check_hosts(tenant):

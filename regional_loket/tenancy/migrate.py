@@ -129,7 +129,7 @@ def read_versions(connection: Connection, schemas: Iterable[str]) -> dict[str, s
     ).scalars().all()
     if present:
         union = " UNION ALL ".join(
-            f"SELECT '{schema}' AS schema, version_num FROM {quote_schema(schema)}.{VERSION_TABLE}"  # noqa: S608 — schema names come from validated slugs
+            f"SELECT '{schema}' AS schema, version_num FROM {quote_schema(schema)}.{VERSION_TABLE}"  # noqa: S608  # nosec B608: schema names come from validated slugs, quoted
             for schema in sorted(present)
         )
         for schema, version in connection.exec_driver_sql(union):
@@ -175,7 +175,7 @@ def _upgrade_outcome(engine: Engine | None, outcome: TenantOutcome, location) ->
             # Lock the version row first: the version read at the start is still the truth, or
             # another migrate run got here first and this one sees its result.
             current = connection.execute(text(
-                f"SELECT version_num FROM {quote_schema(outcome.schema)}.{VERSION_TABLE} FOR UPDATE"  # noqa: S608
+                f"SELECT version_num FROM {quote_schema(outcome.schema)}.{VERSION_TABLE} FOR UPDATE"  # noqa: S608  # nosec B608: a quoted schema name from a validated slug
             )).scalar() if outcome.before is not None else None
             outcome.applied = upgrade_tenant(connection, outcome.schema, location, current=current)
     except Exception as exc:  # noqa: BLE001 — one tenant's failure must not stop the others
@@ -221,7 +221,7 @@ def migrate_all(
     target = head(tenant_location)
     with engine.connect() as connection:
         tenants = connection.execute(
-            text(f"SELECT slug FROM {SHARED_SCHEMA}.tenants ORDER BY slug")  # noqa: S608 — constant
+            text(f"SELECT slug FROM {SHARED_SCHEMA}.tenants ORDER BY slug")  # noqa: S608  # nosec B608: the schema name is a constant
         ).scalars().all()
         schemas = {slug: SCHEMA_PREFIX + slug.replace("-", "_") for slug in tenants}
         versions = read_versions(connection, schemas.values())

@@ -53,6 +53,9 @@ class TenantSettings:
     offer_days: int = 7
     # Months between two confirmations a family is asked for.
     confirm_interval_months: int = 3
+    # Days after a missed confirmation before the request goes inactive (its applications
+    # paused); the family was reminded ``care_requests.queries.CONFIRMATION_SOON`` before.
+    confirm_grace_days: int = 30
     # How many choices of one request may be at this municipality's locations; None: the
     # region's maximum. Never more than the region's maximum (tenancy.services.max_choices).
     max_choices: int | None = None
@@ -141,6 +144,20 @@ class TenantDomain(db.Model):
         ForeignKey(f"{SHARED_SCHEMA}.tenants.id", ondelete="CASCADE"), index=True
     )
     tenant: Mapped[Tenant] = relationship(back_populates="domains")
+
+
+class RetiredSubdomain(db.Model):
+    """A subdomain a municipality used before it was renamed: its host answers with a permanent
+    redirect to the new one (same path), and no other municipality may take it."""
+
+    __tablename__ = "retired_subdomains"
+    __table_args__ = {"schema": SHARED_SCHEMA}
+
+    subdomain: Mapped[str] = mapped_column(String(63), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey(f"{SHARED_SCHEMA}.tenants.id", ondelete="CASCADE"), index=True
+    )
+    retired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Postcode(db.Model):

@@ -87,6 +87,7 @@ SETTING_RANGES = {
     "response_days": (1, 90),
     "offer_days": (1, 30),
     "confirm_interval_months": (1, 12),
+    "confirm_grace_days": (7, 90),
     "max_choices": (1, None),
     "call_months_before_start": (1, 12),
     "stale_free_places_weeks": (1, 26),

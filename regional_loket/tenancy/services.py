@@ -21,6 +21,7 @@ from .models import (
     MunicipalityProfile,
     Postcode,
     RegionSetting,
+    RetiredSubdomain,
     SettingsError,
     Tenant,
     TenantDomain,
@@ -118,15 +119,23 @@ def create_tenant(
     desk: dict | None = None,
     settings: dict | None = None,
     domains: list[str] | tuple[str, ...] = (),
+    subdomain: str | None = None,
 ) -> Tenant:
     """Register a municipality and build its schema at the current head, in the caller's
-    transaction: tables from the models, then the version stamp (no replay of history)."""
+    transaction: tables from the models, then the version stamp (no replay of history).
+    ``subdomain``: its host's label, the slug unless given."""
     validate_slug(slug)
+    subdomain = subdomain or slug
+    if subdomain != slug:
+        validate_slug(subdomain)
     _validate_fields(name, nis_code, colour)
     settings = _validate_settings(settings)
     domains = [_validate_domain(d) for d in domains]
     if get_tenant(session, slug) is not None:
         raise TenantError(f"tenant {slug!r} already exists")
+    if session.scalar(select(Tenant.id).where(Tenant.subdomain == subdomain)) or session.get(
+            RetiredSubdomain, subdomain) is not None:
+        raise TenantError(f"subdomain {subdomain!r} is taken (or was used before and stays reserved)")
     if session.scalar(select(Tenant.id).where(Tenant.nis_code == nis_code)):
         raise TenantError(f"NIS code {nis_code} already belongs to another tenant")
     for domain in domains:
@@ -138,7 +147,7 @@ def create_tenant(
 
     tenant = Tenant(
         slug=slug,
-        subdomain=slug,
+        subdomain=subdomain,
         name=name.strip(),
         nis_code=nis_code,
         status=TenantStatus.ACTIVE,
@@ -149,12 +158,17 @@ def create_tenant(
     )
     session.add(tenant)
     session.flush()
-    connection = session.connection()
-    connection.exec_driver_sql(f"CREATE SCHEMA {migrate.quote_schema(schema)}")
+    create_schema(session, tenant)
+    return tenant
+
+
+def create_schema(session: Session, tenant: Tenant) -> None:
+    """Build ``tenant``'s schema at the current head in the caller's transaction (its row
+    exists): tables from the models, then the version stamp. Also what an import restores into."""
+    session.connection().exec_driver_sql(f"CREATE SCHEMA {migrate.quote_schema(tenant.schema)}")
     with tenant_scope(session, tenant):
         db.metadata.create_all(session.connection(), tables=tenant_tables())
-    migrate.stamp_tenant(session.connection(), schema)
-    return tenant
+    migrate.stamp_tenant(session.connection(), tenant.schema)
 
 
 def archive_tenant(session: Session, slug: str) -> Tenant:
@@ -328,7 +342,13 @@ def sync_definitions(session: Session, definitions: RegionDefinition) -> SyncRep
                     setattr(tenant, attr, value)
                     changed = True
             wanted_domains = {_validate_domain(x) for x in d.domains}
-            if {x.domain for x in tenant.domains} != wanted_domains:
+            have_domains = {x.domain for x in tenant.domains}
+            if "extra_domains" in _managed(session, tenant):
+                if have_domains != wanted_domains:
+                    report.kept.append(f"{tenant.slug} extra_domains: database {sorted(have_domains)!r}, "
+                                       f"definition {sorted(wanted_domains)!r}")
+                wanted_domains = have_domains
+            if have_domains != wanted_domains:
                 tenant.domains = [TenantDomain(domain=x) for x in sorted(wanted_domains)]
                 changed = True
             changed = _sync_postcodes(session, tenant, d.postcodes) or changed
@@ -341,17 +361,17 @@ def sync_definitions(session: Session, definitions: RegionDefinition) -> SyncRep
 
 
 def _keep_desk_changes(session: Session, tenant: Tenant, wanted: dict) -> list[str]:
-    """Put back into ``wanted`` the fields the desk manages (``MunicipalityProfile.managed``,
-    set by tenancy.profiles): the desk's value wins; a definition that differs is reported."""
-    profile = session.get(MunicipalityProfile, tenant.id)
-    managed = set(profile.managed or []) if profile is not None else set()
+    """Put back into ``wanted`` the fields the desk or the region's administrators manage
+    (``MunicipalityProfile.managed``, set by tenancy.profiles and tenancy.administration): the
+    database's value wins; a definition that differs is reported."""
+    managed = _managed(session, tenant)
     kept = []
 
     def differs(label, have, want):
         if have != want:
             kept.append(f"{tenant.slug} {label}: database {have!r}, definition {want!r}")
 
-    for attr in ("name", "colour"):
+    for attr in ("name", "colour", "nis_code"):
         if attr in managed and attr in wanted:
             differs(attr, getattr(tenant, attr), wanted[attr])
             wanted[attr] = getattr(tenant, attr)
@@ -365,6 +385,12 @@ def _keep_desk_changes(session: Session, tenant: Tenant, wanted: dict) -> list[s
                 want.pop(key, None)
         wanted[attr] = want
     return kept
+
+
+def _managed(session: Session, tenant: Tenant) -> set[str]:
+    """The definition fields the desk or an administrator took over (MunicipalityProfile.managed)."""
+    profile = session.get(MunicipalityProfile, tenant.id)
+    return set(profile.managed or []) if profile is not None else set()
 
 
 def _sync_postcodes(session: Session, tenant: Tenant, wanted: list[dict]) -> bool:
@@ -414,3 +440,21 @@ def postcodes_of(tenant_id):
     """The postcodes of a municipality, as a subquery (``Family.postcode.in_(postcodes_of(id))``):
     a family whose home postcode is one of them lives there."""
     return select(Postcode.code).where(Postcode.tenant_id == tenant_id)
+
+
+def tenant_for_job(session: Session, slug) -> tuple[Tenant | None, str | None]:
+    """The active municipality a job's argument names, or (None, why not): a malformed argument,
+    an unknown or an archived municipality. A job then records a skipped run and does nothing."""
+    if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        return None, f"bad-argument {str(slug)[:60]!r}"
+    tenant = get_tenant(session, slug)
+    if tenant is None:
+        return None, "missing"
+    if tenant.is_archived:
+        return None, "archived"
+    return tenant, None
+
+
+def job_slug(slug) -> str | None:
+    """What a job's run record may keep as its municipality: a slug, never a malformed argument."""
+    return slug if isinstance(slug, str) and SLUG_RE.match(slug) else None

@@ -4,16 +4,24 @@
 from __future__ import annotations
 
 import json
+import logging
 
-from flask import Flask, Response, make_response, render_template, request
+from flask import Flask, Response, g, make_response, render_template, request
 from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.http import HTTP_STATUS_CODES
 
-from ..extensions import db
+from ..database import DATABASE_UNAVAILABLE
+from ..extensions import db, login_manager
 from .input import BadInput
+
+log = logging.getLogger(__name__)
+
+# Seconds a visitor (or a client of the API) is asked to wait when the database is not there:
+# a restart or a fail-over takes seconds; a longer outage answers the same again.
+DATABASE_RETRY_AFTER = 10
 
 ERROR_TITLES = {
     400: _l("De aanvraag is ongeldig"),
@@ -24,6 +32,7 @@ ERROR_TITLES = {
     413: _l("Wat u verstuurde is te groot"),
     429: _l("Te veel pogingen"),
     500: _l("Er ging iets mis"),
+    503: _l("Het loket is even niet bereikbaar"),
 }
 ERROR_TEXTS = {
     400: _l("We konden uw aanvraag niet verwerken. Controleer wat u invulde en probeer opnieuw."),
@@ -34,12 +43,16 @@ ERROR_TEXTS = {
     413: _l("Wat u verstuurde is te groot. Verstuur minder of kleinere gegevens."),
     429: _l("U probeerde dit te vaak. Wacht even en probeer dan opnieuw."),
     500: _l("Er ging iets mis aan onze kant. Probeer het later opnieuw; uw gegevens zijn niet gewijzigd."),
+    503: _l("Het loket is even niet bereikbaar. Probeer het over enkele ogenblikken opnieuw; uw gegevens "
+            "zijn niet gewijzigd."),
 }
 
 
 def init_app(app: Flask) -> None:
-    for code in (400, 403, 404, 405, 410, 413, 429, 500):
+    for code in (400, 403, 404, 405, 410, 413, 429, 500, 503):
         app.register_error_handler(code, error_page)
+    for error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error, database_unavailable)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(BadInput, _bad_input)
 
@@ -60,7 +73,28 @@ def problem(status: int, title: str | None = None, *, detail=None, errors: dict 
     return carry_headers(error, response) if error is not None else response
 
 
+def database_unavailable(error):
+    """The database is not there: 503 with Retry-After and the site's page (problem JSON under
+    ``/api/``), and ONE log line naming the failure — no traceback: during an outage every
+    request fails alike, and thousands of identical tracebacks would bury everything else."""
+    cause = getattr(error, "orig", None) or error
+    first_line = (str(cause).strip().splitlines() or [""])[0][:300]
+    log.error("database unavailable, answered 503: %s: %s", type(cause).__name__, first_line)
+    try:
+        db.session.rollback()
+    except DATABASE_UNAVAILABLE:
+        pass  # the connection is gone; the pool replaces it once the database is back
+    # The page must not ask the database again: flask-login would load the user to draw the
+    # menu. A user already loaded (the database failed later in the request) stays.
+    if "_login_user" not in g:
+        g._login_user = login_manager.anonymous_user()
+    return error_page(ServiceUnavailable(retry_after=DATABASE_RETRY_AFTER))
+
+
 def error_page(error, title=None, text=None):
+    if isinstance(error, InternalServerError) and isinstance(error.original_exception, DATABASE_UNAVAILABLE):
+        # Failed outside the view's dispatch (Flask logged it already): still the outage's answer.
+        return database_unavailable(error.original_exception)
     code = error.code if isinstance(error, HTTPException) else 500
     if code == 500:
         db.session.rollback()

@@ -68,23 +68,29 @@ def csv_response(header: Sequence, rows: Iterable[Sequence], filename: str) -> R
 
 
 def xlsx_response(header: Sequence, rows: Iterable[Sequence], filename: str, sheet: str) -> Response:
+    return xlsx_workbook_response([(sheet, header, rows)], filename)
+
+
+def xlsx_workbook_response(sheets: Sequence[tuple[str, Sequence, Iterable[Sequence]]], filename: str) -> Response:
+    """One workbook, a sheet per (name, header, rows): every cell neutralised as in a single sheet."""
     from openpyxl import Workbook
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     book = Workbook()
-    page = book.active
-    page.title = re.sub(r"[\[\]:*?/\\]", " ", str(sheet))[:31] or "Export"
-    for row in [header, *rows]:
-        # Control characters are not allowed in the file format (openpyxl would refuse the row).
-        page.append([ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
-                     for value in map(_cell, row)])
-    for row in page.iter_rows():
-        for cell in row:
-            if _formula_like(cell.value):
-                # openpyxl made it a formula: store the exact text as a string cell instead, with
-                # Excel's own "typed with an apostrophe" flag, so editing the cell keeps it text.
-                cell.data_type = "s"
-                cell.quotePrefix = True
+    book.remove(book.active)
+    for sheet, header, rows in sheets:
+        page = book.create_sheet(re.sub(r"[\[\]:*?/\\]", " ", str(sheet))[:31] or "Export")
+        for row in [header, *rows]:
+            # Control characters are not allowed in the file format (openpyxl would refuse the row).
+            page.append([ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+                         for value in map(_cell, row)])
+        for row in page.iter_rows():
+            for cell in row:
+                if _formula_like(cell.value):
+                    # openpyxl made it a formula: store the exact text as a string cell instead, with
+                    # Excel's own "typed with an apostrophe" flag, so editing the cell keeps it text.
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
     buffer = io.BytesIO()
     book.save(buffer)
     return _download(buffer.getvalue(), XLSX_MIMETYPE, _filename(filename, "xlsx"))

@@ -22,7 +22,7 @@ def _security_headers(response):
         "font-src 'self'",
         "connect-src 'self'",
         "object-src 'none'",
-        "base-uri 'self'",
+        "base-uri 'none'",  # no page needs <base>: an injected one could redirect relative URLs
         f"form-action {form_action_sources()}",  # widened per page by web.urls.allow_form_action
         "frame-ancestors 'none'",
     ]

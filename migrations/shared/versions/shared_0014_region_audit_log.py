@@ -1,7 +1,7 @@
 """The region's own audit log: administrators' changes that belong to no one municipality.
 
 Revision ID: shared_0014
-Revises: shared_0013
+Revises: shared_0015
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "shared_0014"
-down_revision = "shared_0013"
+down_revision = "shared_0015"
 branch_labels = None
 depends_on = None
 
