@@ -57,7 +57,7 @@ TRANSITIONS: tuple[Transition, ...] = (
                refused=_l("Deze aanvraag is al afgesloten."),
                what="gives back a held place; system: accepted elsewhere, higher choice accepted, family erased"),
     Transition("expire", frozenset({Status.OFFERED}), Status.EXPIRED, frozenset({ActorRole.SYSTEM}),
-               refused=_NO_OFFER, what="past the deadline (hourly job); gives the place back"),
+               refused=_NO_OFFER, what="past the deadline (daily job, 00:05); gives the place back"),
 )
 BY_NAME = {t.name: t for t in TRANSITIONS}
 

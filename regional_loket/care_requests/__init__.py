@@ -25,4 +25,4 @@ def init_app(app: Flask) -> None:
     # The audit log names the family of an application's request, without importing requests.
     register_family_lookup(services.family_id_of)
     # Reminders before a confirmation is due, inactivity after the grace period (one region-wide job).
-    job_queue.register_periodic(app, confirmations, every=3600)
+    job_queue.register_periodic(app, confirmations, daily_at="06:00")

@@ -23,5 +23,5 @@ def init_app(app: Flask) -> None:
     from .. import jobs as job_plumbing
     from .jobs import desk_digests_everywhere, start_approaching_everywhere
 
-    job_plumbing.register_periodic(app, desk_digests_everywhere, every=24 * 3600)
-    job_plumbing.register_periodic(app, start_approaching_everywhere, every=24 * 3600)
+    job_plumbing.register_periodic(app, desk_digests_everywhere, daily_at="07:00")
+    job_plumbing.register_periodic(app, start_approaching_everywhere, daily_at="08:15")

@@ -14,4 +14,4 @@ def init_app(app: Flask) -> None:
     from .. import jobs as job_plumbing
     from .jobs import staff_digests_everywhere
 
-    job_plumbing.register_periodic(app, staff_digests_everywhere, every=7 * 24 * 3600)
+    job_plumbing.register_periodic(app, staff_digests_everywhere, weekly_on=(0, "07:00"))

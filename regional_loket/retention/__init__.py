@@ -10,8 +10,6 @@ __all__ = ["init_app"]
 # No routes: the blueprint puts templates/email/ (the unused-account warning) on the template path.
 bp = Blueprint("retention", __name__, template_folder="templates")
 
-# Once a day (the lead's daily schedule: 03:00 Europe/Brussels, after the statistics snapshot).
-EVERY = 24 * 3600
 
 
 def init_app(app: Flask) -> None:
@@ -21,4 +19,4 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     app.cli.add_command(retention)
-    jobs.register_periodic(app, run_retention, every=EVERY)
+    jobs.register_periodic(app, run_retention, daily_at="03:00")

@@ -9,12 +9,10 @@ from .models import ApplicationRecord, DailyFigure
 
 __all__ = ["ApplicationRecord", "DailyFigure", "init_app"]
 
-# Once a day (the lead's daily schedule: 23:45 Europe/Brussels, so the day's state is complete).
-EVERY = 24 * 3600
 
 
 def init_app(app: Flask) -> None:
     from .. import jobs
     from .jobs import snapshot_everywhere
 
-    jobs.register_periodic(app, snapshot_everywhere, every=EVERY)
+    jobs.register_periodic(app, snapshot_everywhere, daily_at="23:45")
