@@ -52,6 +52,11 @@ OTHER_LOCATION_PERSONAL = ("Wolfgangina", "Andereplek")
 PLAIN_ARGUMENTS = {"token": "bogus-token", "fmt": "csv", "slug": "te-laat", "act": "aanvaarden",
                    "code": "nl", "name": "utrecht/components.css", "key": "aanvragen"}
 
+# The region's own objects (a provisioning run, a failed job, a yearly figure, a policy version):
+# only administrators reach them, whatever the id; every other role must be refused.
+REGION_OBJECTS = {"provisioning_id": uuid.UUID(int=1), "job_id": "bogus-job", "row_id": uuid.UUID(int=2),
+                  "policy_id": uuid.UUID(int=3)}
+
 # (role or "*", endpoint prefix) → why the route may show a foreign object.
 DELIBERATE = {
     ("admin", "admin."): "region administrators work across municipalities",
@@ -159,6 +164,7 @@ def world(app, make_tenant, make_location, make_user):
         ("other location and its application", {"location_id": la2.id, "application_id": application_a2.id}),
     ]
     ids["location_id"].append(("A's other location", la2.id))
+    ids.update({name: [("a region object", value)] for name, value in REGION_OBJECTS.items()})
     return World(herent, leuven, ids, pairs, people)
 
 
@@ -173,7 +179,8 @@ def _unknown_arguments(rule: Rule, world_ids) -> set[str]:
 
 def _variants(rule: Rule, world: World):
     """Each way to fill the rule's arguments with foreign objects: (label, values)."""
-    objects = [a for a in sorted(rule.arguments) if a in world.ids]  # sorted: the same cases every run
+    # sorted: the same cases every run; an argument with a default (".../nieuw") is not filled
+    objects = [a for a in sorted(rule.arguments) if a in world.ids and a not in (rule.defaults or {})]
     plain = {a: PLAIN_ARGUMENTS[a] for a in rule.arguments if a in PLAIN_ARGUMENTS}
     if {"location_id", "application_id"} <= set(objects):
         for label, values in world.pairs:

@@ -257,7 +257,7 @@ def test_expired_sessions_and_old_tokens_are_purged(app, make_user):
     client = app.test_client()
     login(client, user)
     db.session.execute(sa.update(ServerSession).values(expires_at=utcnow() - timedelta(minutes=1)))
-    db.session.add(UsedToken(jti="old", purpose="reset", used_at=utcnow() - timedelta(days=30)))
+    db.session.add(UsedToken(jti="old", purpose="reset", used_at=utcnow() - timedelta(days=120)))  # past every purpose's lifetime (90 days)
     db.session.add(UsedToken(jti="new", purpose="reset", used_at=utcnow()))
     db.session.flush()
     jobs.set_job_app(app)

@@ -169,7 +169,7 @@ class SchemaRow:
 def schema_rows(app: Flask, session) -> tuple[str, str | None, list[SchemaRow]]:
     """(tenant head, shared version, one row per municipality): every version in one query."""
     head = migrations.head(app.config.get("TENANT_MIGRATIONS") or migrations.TENANT_TRACK)
-    shared = session.execute(text(f"SELECT version_num FROM {SHARED_SCHEMA}.{migrations.VERSION_TABLE}")).scalar()  # noqa: S608
+    shared = session.execute(text(f"SELECT version_num FROM {SHARED_SCHEMA}.{migrations.VERSION_TABLE}")).scalar()  # noqa: S608  # nosec B608: schema and table names are constants
     tenants = tenancy_services.list_tenants(session)
     versions = migrations.read_versions(session.connection(), [schema_for(t.slug) for t in tenants])
     rows = [SchemaRow(t.slug, t.name, t.is_archived, versions.get(schema_for(t.slug)),

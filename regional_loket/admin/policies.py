@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Optional
 
-from .. import clock
+from .. import clock, languages
 from ..accounts import Role, require
 from ..applications import PriorityPolicy
 from ..applications import policies as policy_service
@@ -52,7 +52,7 @@ class PolicyForm(FlaskForm):
                 "tie_break": self.tie_break.data, "effective_from": self.effective_from.data}
 
     def fill(self, policy: PriorityPolicy) -> None:
-        for code in ("nl", "fr", "en"):
+        for code in languages.CODES:
             self[f"name_{code}"].data = (policy.name or {}).get(code, "")
         for i in range(1, SLOTS + 1):
             self[f"criterion_{i}"].data = policy.criteria[i - 1] if i <= len(policy.criteria) else ""

@@ -102,7 +102,7 @@ def _tell_families(session: Session, tenant: Tenant, withdrawn: dict, names: dic
     families = {f.id: f for f in session.scalars(select(Family).where(
         Family.id.in_({r.family_id for r in requests.values()})))}
     for request_id, items in withdrawn.items():
-        care = requests.get(request_id)
+        care = requests.get(request_id)  # nosec B113: a dict named requests, not the HTTP library
         family = families.get(care.family_id) if care is not None else None
         if family is None:  # an application without a request (written by hand, or erased)
             continue

@@ -16,11 +16,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import languages
 from .models import PriorityPolicy
 from .ranking import CRITERIA, TIE_BREAKS, policy_in_force
 
 NAME_MAX = 200
-LANGUAGES = ("nl", "fr", "en")
 
 
 class PolicyError(ValueError):
@@ -74,7 +74,7 @@ def check(session: Session, values: dict, *, today: date, editing: PriorityPolic
     """The values of a version (name per language, ordered criteria codes, tie-break, start),
     cleaned; PolicyError with every problem at once. ``editing``: the version being corrected."""
     errors: dict[str, str] = {}
-    names = {code: (values.get(f"name_{code}") or "").strip() for code in LANGUAGES}
+    names = {code: (values.get(f"name_{code}") or "").strip() for code in languages.CODES}
     if not names["nl"]:
         errors["name_nl"] = str(_l("Geef de versie een naam."))
     for code, text in names.items():
