@@ -21,7 +21,7 @@ from regional_loket.tenancy.models import AuditEntry
 from . import factories
 from .conftest import host_url, login, translated
 
-# The seeded 2024 figures (shared_0018): the published amounts, placeholder income bounds.
+# The seeded 2024 figures (shared_0016): the published amounts, placeholder income bounds.
 Y2024 = dict(year=2024, minimum=D("6.24"), lowest_minimum=D("1.97"), maximum=D("34.64"), child_reduction=D("3.91"),
              income_lower=D("30000"), income_upper=D("75000"), part_day_below_hours=D(5), long_day_above_hours=D(11),
              part_day_share=D(60), full_day_share=D(100), long_day_share=D(130))

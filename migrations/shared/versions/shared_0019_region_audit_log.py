@@ -1,15 +1,15 @@
 """The region's own audit log: administrators' changes that belong to no one municipality.
 
-Revision ID: shared_0014
-Revises: shared_0015
+Revision ID: shared_0019
+Revises: shared_0018
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "shared_0014"
-down_revision = "shared_0015"
+revision = "shared_0019"
+down_revision = "shared_0018"
 branch_labels = None
 depends_on = None
 

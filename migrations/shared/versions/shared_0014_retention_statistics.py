@@ -1,14 +1,14 @@
 """Retention and statistics: when an account was last logged into and warned as unused; the
 anonymous record per application and the daily snapshot of demand against free places.
 
-Revision ID: shared_0017
+Revision ID: shared_0014
 Revises: shared_0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "shared_0017"
+revision = "shared_0014"
 down_revision = "shared_0013"
 branch_labels = None
 depends_on = None

@@ -2,16 +2,16 @@
 digest, the staff's weekly digest), and when a request's family was told that its wanted start
 approaches without an offer (told once per request, whatever the outbox has purged since).
 
-Revision ID: shared_0016
-Revises: shared_0018
+Revision ID: shared_0017
+Revises: shared_0016
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "shared_0016"
-down_revision = "shared_0018"
+revision = "shared_0017"
+down_revision = "shared_0016"
 branch_labels = None
 depends_on = None
 

@@ -2,16 +2,16 @@
 as a job, retried after a failure), retired subdomains (an old host redirects to the new one and
 stays reserved), and invitations that name the role they give (provider staff or coordinator).
 
-Revision ID: shared_0019
-Revises: shared_0017
+Revision ID: shared_0015
+Revises: shared_0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "shared_0019"
-down_revision = "shared_0017"
+revision = "shared_0015"
+down_revision = "shared_0014"
 branch_labels = None
 depends_on = None
 

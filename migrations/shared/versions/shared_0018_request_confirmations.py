@@ -1,14 +1,14 @@
 """Confirmations: when the family was last reminded, and since when it is inactive.
 
-Revision ID: shared_0015
-Revises: shared_0016
+Revision ID: shared_0018
+Revises: shared_0017
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "shared_0015"
-down_revision = "shared_0016"
+revision = "shared_0018"
+down_revision = "shared_0017"
 branch_labels = None
 depends_on = None
 

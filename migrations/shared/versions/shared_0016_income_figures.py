@@ -6,8 +6,8 @@ child; shares 60 / 100 / 130 % below 5 h, 5–11 h, above 11 h) are the publishe
 income bounds (€30,000 and €75,000) and the low-income threshold (€30,000) are plausible
 placeholders, and their source says so: an administrator checks and saves them.
 
-Revision ID: shared_0018
-Revises: shared_0019
+Revision ID: shared_0016
+Revises: shared_0015
 """
 
 import uuid
@@ -16,8 +16,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from alembic import op
 
-revision = "shared_0018"
-down_revision = "shared_0019"
+revision = "shared_0016"
+down_revision = "shared_0015"
 branch_labels = None
 depends_on = None
 
