@@ -190,3 +190,22 @@ def test_the_region_log_reads_every_municipality_in_one_statement(app, region, m
         html = client.get(PAGE, query_string=query, base_url=host_url()).get_data(as_text=True)
     assert _count(html) == 3
     assert five() == two(), f"{two}\n---\n{five}"
+
+
+def test_the_regions_own_changes_are_listed_as_the_region_and_filtered_like_the_rest(app, region):
+    admin = region["admin"]
+    audit.record(db.session, None, actor_id=admin.id, actor_role="admin", kind="change", action="policy.add",
+                 subject=uuid.uuid4(), host="region-only.test", now=utcnow())
+    audit.record(db.session, None, actor_id=admin.id, actor_role="admin", kind="change", action="tenant.migrate",
+                 subject=None, host="about-herent.test", detail={}, now=utcnow())
+    db.session.flush()
+    client = _admin(app, region)
+    html = client.get(PAGE, query_string={"persoon": admin.email}, base_url=host_url()).get_data(as_text=True)
+    assert _count(html) == 2 and "region-only.test" in html and "de regio" in html
+    # a family's filter or one municipality's leaves the region's own changes out
+    assert _count(client.get(PAGE, query_string={"persoon": admin.email, "gemeente": region["herent"].slug},
+                             base_url=host_url()).get_data(as_text=True)) == 0
+    assert _count(client.get(PAGE, query_string={"persoon": admin.email, "soort": "read"},
+                             base_url=host_url()).get_data(as_text=True)) == 0
+    exported = client.get(PAGE + "/export.csv", query_string={"persoon": admin.email}, base_url=host_url())
+    assert "de regio" in exported.get_data(as_text=True)

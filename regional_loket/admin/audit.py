@@ -54,7 +54,8 @@ def audit_log():
     rows, total, page, pages = [], 0, 1, 1
     if chosen is not None:
         rows, total, page, pages = filters.paged(
-            lambda offset, limit: queries.region_page(db.session, tenants, chosen, offset=offset, limit=limit))
+            lambda offset, limit: queries.region_page(db.session, tenants, chosen, offset=offset, limit=limit,
+                                                     with_region=not form.gemeente.data))
     return render_template("admin/audit.html", form=form, rows=rows, total=total, page=page, pages=pages,
                            people=filters.people(db.session, rows), keep=filters.kept(FIELDS),
                            names=names), 200 if chosen else 422
@@ -69,8 +70,8 @@ def audit_export(fmt: str):
     form, chosen, tenants, names = _form()
     if chosen is None:  # the list page says what is wrong
         return audit_log()
-    rows = queries.region_entries(db.session, tenants, chosen)
-    table = [[names.get(row.tenant_id, ""), *cells]
+    rows = queries.region_entries(db.session, tenants, chosen, with_region=not form.gemeente.data)
+    table = [[names.get(row.tenant_id, _("de regio")), *cells]
              for row, cells in zip(rows, filters.export_rows(rows, filters.people(db.session, rows)), strict=True)]
     name = f"audit-regio-{utcnow():%Y%m%d}"
     if fmt == "csv":

@@ -24,7 +24,6 @@ from ..applications import policies as policy_service
 from ..applications.ranking import CRITERIA, TIE_BREAKS, policy_in_force, policy_name
 from ..audit.web import record_act
 from ..extensions import db
-from ..tenancy import services as tenancy_services
 from ..web.input import DateField
 from .views import bp
 
@@ -32,10 +31,9 @@ SLOTS = len(CRITERIA)  # one "n-th criterion" choice per known criterion
 
 
 def record_region_change(action: str, subject, **detail) -> None:
-    """A change to the region's rules or figures, in the audit log of every active municipality
-    (ids, dates, codes and amounts only: the log's rule)."""
-    for tenant in tenancy_services.list_tenants(db.session, include_archived=False):
-        record_act(db.session, tenant, action=action, subject=subject, detail=detail, role=Role.ADMIN.value)
+    """A change to the region's rules or figures: one entry in the region's own log
+    (``audit.record`` without a tenant; ids, dates, codes and amounts only: the log's rule)."""
+    record_act(db.session, None, action=action, subject=subject, detail=detail, role=Role.ADMIN.value)
 
 
 class PolicyForm(FlaskForm):

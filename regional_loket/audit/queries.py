@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from ..catalog import CatalogLocation
-from ..tenancy import AuditEntry
+from ..tenancy import AuditEntry, RegionAuditEntry, Tenant
 from ..tenancy import services as tenancy_services
 from .services import Kind
 
@@ -98,22 +98,45 @@ def _with_log(session: Session, tenants) -> list:
     return [t for t in tenants if t.schema in present]
 
 
-def _region(session: Session, tenants, filters: Filters):
+def _region_log():
+    """The region's own log (``shared.region_audit_log``: changes that belong to no one
+    municipality) in the shape of a municipality's: kind ``change``, no family, and the
+    municipality it was about, if any, as ``tenant_id``."""
+    region = RegionAuditEntry.__table__.c
+    columns = []
+    for column in AuditEntry.__table__.columns:
+        if column.name == "kind":
+            columns.append(sa.literal(Kind.CHANGE.value, column.type).label("kind"))
+        elif column.name in region:
+            columns.append(sa.cast(region[column.name], column.type).label(column.name))
+        else:
+            columns.append(sa.null().cast(column.type).label(column.name))
+    about = select(Tenant.id).where(Tenant.slug == region.tenant_slug).scalar_subquery()
+    return select(about.label("tenant_id"), *columns).select_from(RegionAuditEntry.__table__).subquery("region_log")
+
+
+def _region(session: Session, tenants, filters: Filters, *, with_region: bool = False):
     """Every matching entry of ``tenants``' logs, each with its ``tenant_id``: one UNION ALL,
-    each part filtered on its own indexes (as the family's download), or None without tenants."""
+    each part filtered on its own indexes (as the family's download), or None without tenants.
+    ``with_region``: the region's own log too (entries about no municipality: ``tenant_id``
+    None)."""
     parts = []
     for tenant in _with_log(session, tenants):
         log = _entries_of(tenant.schema)
         parts.append(_where(select(sa.literal(tenant.id, sa.Uuid).label("tenant_id"), *log.c), filters, log.c))
+    if with_region:
+        log = _region_log()
+        parts.append(_where(select(*log.c), filters, log.c))
     if not parts:
         return None
     return (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery("region_audit")
 
 
-def region_page(session: Session, tenants, filters: Filters, *, offset: int, limit: int) -> tuple[list, int]:
+def region_page(session: Session, tenants, filters: Filters, *, offset: int, limit: int,
+                with_region: bool = False) -> tuple[list, int]:
     """One page of the entries of ``tenants`` (every municipality, or the one chosen), newest
     first, and how many match. Rows carry ``tenant_id`` and the entry's columns."""
-    union = _region(session, tenants, filters)
+    union = _region(session, tenants, filters, with_region=with_region)
     if union is None:
         return [], 0
     total = session.scalar(select(func.count()).select_from(union)) or 0
@@ -121,9 +144,10 @@ def region_page(session: Session, tenants, filters: Filters, *, offset: int, lim
     return list(rows), total
 
 
-def region_entries(session: Session, tenants, filters: Filters, *, limit: int = EXPORT_LIMIT) -> list:
+def region_entries(session: Session, tenants, filters: Filters, *, limit: int = EXPORT_LIMIT,
+                   with_region: bool = False) -> list:
     """Every matching entry of ``tenants`` (up to ``limit``), newest first: the region's export."""
-    union = _region(session, tenants, filters)
+    union = _region(session, tenants, filters, with_region=with_region)
     if union is None:
         return []
     return list(session.execute(select(union).order_by(union.c.at.desc(), union.c.id).limit(limit)).all())
