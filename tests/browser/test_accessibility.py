@@ -204,6 +204,39 @@ def test_provider_inbox_and_coordinator_home_have_no_axe_violations(axe_page, li
     _assert_accessible(page, "coordinator home")
 
 
+def test_the_figures_of_the_desk_and_the_region_have_no_axe_violations(axe_page, live_region):
+    """Issue #15: the dashboards, with their charts drawn (today's snapshot taken first), in the
+    three languages at both widths."""
+    from regional_loket.statistics import jobs as snapshots
+
+    app = live_region["app"]
+    with app.app_context():
+        slugs = [t.slug for t in tenancy.list_tenants(db.session, include_archived=False)]
+    for slug in slugs:
+        snapshots.snapshot_now(app, slug, TODAY.isoformat())
+    page = axe_page
+    _log_in(page, live_region, "coordinator.herent@demo-loket.be", DEMO_PASSWORD, slug="herent", path="/beheer/cijfers")
+    expect(page.locator("svg.rl-chart").first).to_be_visible()
+    headings = {"nl": "Vraag en aanbod", "fr": "Offre et demande", "en": "Supply and demand"}
+    for language in ("nl", "fr", "en"):
+        page.goto(live_region["portal"]("herent") + f"/lang/{language}?next=/beheer/cijfers")
+        page.goto(live_region["portal"]("herent") + "/beheer/cijfers")
+        expect(page.get_by_role("heading", level=1)).to_contain_text(headings[language])
+        expect(page.locator("svg.rl-chart").first).to_be_visible()
+        _assert_accessible(page, f"desk figures ({language})")
+    page.goto(live_region["portal"]("herent") + "/beheer/cijfers?van=2026-13")  # a field's error, shown
+    _assert_accessible(page, "desk figures with an error")
+
+    page.context.clear_cookies()
+    _log_in(page, live_region, "admin@demo-loket.be", DEMO_PASSWORD)
+    for language in ("nl", "fr", "en"):
+        page.goto(live_region["portal"]() + f"/lang/{language}?next=/beheer/regio/cijfers")
+        page.goto(live_region["portal"]() + "/beheer/regio/cijfers")
+        expect(page.get_by_role("heading", level=1)).to_contain_text(headings[language])
+        expect(page.locator("#chart-matrix")).to_be_visible()
+        _assert_accessible(page, f"region figures ({language})")
+
+
 # --- item 2: radio buttons show their state -----------------------------------------------------
 
 
