@@ -203,7 +203,7 @@ class Gunicorn:
         return self
 
     def _wait_until_ready(self, timeout: float = 40.0) -> None:
-        """Every worker answers: /healthz a few times in a row (each worker builds its own app)."""
+        """Every worker answers: the region's login page a few times in a row (each worker builds its own app)."""
         deadline, answered = time.monotonic() + timeout, 0
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
