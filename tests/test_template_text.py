@@ -23,8 +23,8 @@ _ATTRIBUTE = re.compile(r'(?:^|\s)[\w:-]+="[^"]*"')
 # Attributes a person reads or hears (screen readers read aria-label, title and alt).
 _READ_ATTRIBUTE = re.compile(r'\b(?:title|alt|placeholder|aria-label|aria-description)\s*=\s*"([^"]*)"')
 _WORD = re.compile(r"[^\W\d_]{2,}")
-# Not words of a language: file formats, and a web address shown as such.
-_NOT_LANGUAGE = re.compile(r"\b(?:CSV|Excel|XLSX|PDF)\b|\b[\w-]+(?:\.[\w-]+)+\b")
+# Not words of a language: file formats, the servers' names, and a web address shown as such.
+_NOT_LANGUAGE = re.compile(r"\b(?:CSV|Excel|XLSX|PDF|PostgreSQL|Redis)\b|\b[\w-]+(?:\.[\w-]+)+\b")
 
 
 def _outside_gettext(source: str) -> list[str]:
