@@ -563,6 +563,25 @@ def work_burst(app) -> bool:
         connection.close()
 
 
+def region_audit(action: str) -> list:
+    """The entries of ``action`` in the region's own log (changes that belong to no municipality)."""
+    from regional_loket.tenancy.models import RegionAuditEntry
+
+    return db.session.scalars(sa.select(RegionAuditEntry).where(RegionAuditEntry.action == action)).all()
+
+
+def municipal_audit_count(tenants, action: str) -> int:
+    """How many entries of ``action`` the municipalities' own logs hold."""
+    from regional_loket.tenancy import tenant_scope
+
+    count = 0
+    for tenant in tenants:
+        with tenant_scope(db.session, tenant):
+            count += db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
+                                       .where(AuditEntry.action == action))
+    return count
+
+
 def translated(app, language: str, msgid: str, **values) -> str:
     """``msgid`` as the ``language`` catalog renders it; it must really be translated."""
     from flask_babel import force_locale, gettext

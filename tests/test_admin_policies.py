@@ -14,10 +14,9 @@ import sqlalchemy as sa
 from regional_loket.applications import PriorityPolicy, policies, ranking
 from regional_loket.extensions import db
 from regional_loket.tenancy import tenant_scope
-from regional_loket.tenancy.models import AuditEntry, RegionAuditEntry
 
 from . import factories
-from .conftest import hand_over, host_url, login, translated
+from .conftest import hand_over, host_url, login, municipal_audit_count, region_audit, translated
 
 TODAY = date(2027, 1, 15)
 BEFORE_2024 = ["care_for_work", "single_parent", "low_income", "foster_child", "sibling_here"]
@@ -55,20 +54,6 @@ def _count() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(PriorityPolicy))
 
 
-def _audit(action):
-    """The region's own log: a change to the region's rules is one entry there, none in a
-    municipality's log."""
-    return db.session.scalars(sa.select(RegionAuditEntry).where(RegionAuditEntry.action == action)).all()
-
-
-def _in_municipal_logs(tenants, action) -> int:
-    count = 0
-    for tenant in tenants:
-        with tenant_scope(db.session, tenant):
-            count += len(db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == action)).all())
-    return count
-
-
 def test_the_list_shows_every_version_with_its_period_and_status(admin):
     page = _text(admin["client"].get("/beheer/regio/voorrang", base_url=host_url()))
     assert "Vlaamse voorrangsregels van 1 april 2024 (vernietigd op 30 april 2025)" in page
@@ -94,11 +79,11 @@ def test_an_administrator_adds_a_version_for_a_future_date(admin):
     assert added.criteria == LOW_INCOME_FIRST and added.tie_break == "submitted_at" and not added.annulled
     assert added.name == {"nl": "Regionale voorrangsregels 2027", "fr": "Règles régionales 2027",
                           "en": "Regional priority rules 2027"}
-    [entry] = _audit("policy.add")
+    [entry] = region_audit("policy.add")
     assert entry.actor_id == admin["user"].id and entry.actor_role == "admin" and entry.subject == str(added.id)
     assert entry.detail == {"effective_from": "2027-03-01", "criteria": LOW_INCOME_FIRST,
                             "tie_break": "submitted_at"}
-    assert _in_municipal_logs(admin["tenants"], "policy.add") == 0
+    assert municipal_audit_count(admin["tenants"], "policy.add") == 0
     page = _text(admin["client"].get("/beheer/regio/voorrang", base_url=host_url()))
     assert "gepland</span>" in page and f"/beheer/regio/voorrang/{added.id}" in page
     # the version in force now ends the day before
@@ -109,7 +94,7 @@ def test_an_administrator_adds_a_version_for_a_future_date(admin):
     assert response.status_code == 302
     db.session.refresh(added)
     assert added.effective_from == date(2027, 4, 1) and added.criteria == LOW_INCOME_FIRST[:4]
-    [entry] = _audit("policy.update")
+    [entry] = region_audit("policy.update")
     assert entry.detail["effective_from"] == ["2027-03-01", "2027-04-01"]
     assert sorted(entry.detail["changed"]) == ["criteria", "effective_from"]
 
@@ -132,7 +117,7 @@ def test_bad_versions_are_refused_with_nothing_written(admin, changes, field, me
     response = admin["client"].post("/beheer/regio/voorrang/nieuw", data=_form(**changes), base_url=host_url())
     assert response.status_code == 422
     assert f'id="{field}-error">{message}' in _text(response)
-    assert _count() == before and _audit("policy.add") == []
+    assert _count() == before and region_audit("policy.add") == []
 
 
 def test_a_version_on_or_inside_another_ones_dates_is_refused(admin):

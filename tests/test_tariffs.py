@@ -15,11 +15,9 @@ import sqlalchemy as sa
 from regional_loket.extensions import db
 from regional_loket.tariffs import IncomeTariff, LowIncomeThreshold, Plan, estimate
 from regional_loket.tariffs import services as tariffs
-from regional_loket.tenancy import tenant_scope
-from regional_loket.tenancy.models import AuditEntry, RegionAuditEntry
 
 from . import factories
-from .conftest import host_url, login, translated
+from .conftest import host_url, login, municipal_audit_count, region_audit, translated
 
 # The seeded 2024 figures (shared_0016): the published amounts, placeholder income bounds.
 Y2024 = dict(year=2024, minimum=D("6.24"), lowest_minimum=D("1.97"), maximum=D("34.64"), child_reduction=D("3.91"),
@@ -272,20 +270,6 @@ def admin(client, make_user, make_tenant, clock_at):
     return {"client": client, "user": user, "tenants": tenants}
 
 
-def _audit(action):
-    """The region's own log: a change to the region's rules is one entry there, none in a
-    municipality's log."""
-    return db.session.scalars(sa.select(RegionAuditEntry).where(RegionAuditEntry.action == action)).all()
-
-
-def _in_municipal_logs(tenants, action) -> int:
-    count = 0
-    for tenant in tenants:
-        with tenant_scope(db.session, tenant):
-            count += len(db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == action)).all())
-    return count
-
-
 def test_the_admin_lists_the_figures_with_the_seeded_ones_marked(admin):
     page = _text(admin["client"].get("/beheer/regio/inkomens", base_url=host_url()))
     assert "€ 6,24" in page and "€ 34,64" in page and "€ 3,91" in page and "€ 1,97" in page
@@ -300,18 +284,18 @@ def test_the_admin_adds_a_tariff_year_audited_in_the_regions_log(admin):
     row = tariffs.tariff_for(db.session, 2027)
     assert row.year == 2027 and row.minimum == D("6.50") and not row.seeded
     assert row.source.startswith("Omzendbrief")
-    entries = _audit("income_tariff.add")
+    entries = region_audit("income_tariff.add")
     assert len(entries) == 1 and entries[0].actor_id == admin["user"].id and entries[0].actor_role == "admin"
     assert entries[0].detail["year"] == 2027 and entries[0].detail["figures"]["minimum"] == [None, "6.50"]
     assert "Omzendbrief" not in str(entries[0].detail)  # words stay out of the log
-    assert _in_municipal_logs(admin["tenants"], "income_tariff.add") == 0
+    assert municipal_audit_count(admin["tenants"], "income_tariff.add") == 0
     # corrected later the same year
     response = admin["client"].post(f"/beheer/regio/inkomens/tarief/{row.id}", data=_tariff_form(maximum="36.00"),
                                     base_url=host_url())
     assert response.status_code == 302
     db.session.refresh(row)
     assert row.maximum == D("36.00")
-    assert _audit("income_tariff.update")[0].detail["figures"] == {"maximum": ["35.50", "36.00"]}
+    assert region_audit("income_tariff.update")[0].detail["figures"] == {"maximum": ["35.50", "36.00"]}
 
 
 @pytest.mark.parametrize(("changes", "field", "message"), [
@@ -338,7 +322,7 @@ def test_tariff_figures_out_of_order_are_refused_with_nothing_written(admin, cha
     assert response.status_code == 422
     assert f'id="{field}-error">{message}' in page
     assert db.session.scalar(sa.text("SELECT count(*) FROM shared.income_tariffs")) == before
-    assert _audit("income_tariff.add") == []
+    assert region_audit("income_tariff.add") == []
 
 
 def test_a_year_taken_is_refused(admin):
@@ -375,7 +359,7 @@ def test_the_admin_keeps_the_low_income_threshold(admin, draft):
     assert response.status_code == 302
     row = tariffs.threshold_for(db.session, 2027)
     assert row.amount == D("31500.00") and not row.seeded
-    assert _audit("income_threshold.add")[0].detail["figures"]["amount"] == [None, "31500.00"]
+    assert region_audit("income_threshold.add")[0].detail["figures"]["amount"] == [None, "31500.00"]
     for data, field, message in (
             ({"year": "2027", "amount": "40000", "source": "x"}, "year", "Voor 2027 bestaan al gegevens"),
             ({"year": "2028", "amount": "-1", "source": "x"}, "amount", "De grens moet groter zijn dan 0."),
