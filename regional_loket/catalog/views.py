@@ -27,7 +27,7 @@ from ..months import add_months, month_start
 from ..tenancy import Hosts, serves
 from ..tenancy import services as tenancy_services
 from ..web.urls import switch_url
-from . import labels, search
+from . import index, labels, search
 from .cache import cached
 from .models import CatalogLocation, Location
 
@@ -72,10 +72,13 @@ def search_url(**changes) -> str:
 def search_page():
     tenant = g.tenant
     default = (tenant.slug,) if tenant is not None else ()
-    tenants = tenancy_services.active_names(db.session)  # for the filter list, and to check the choice
+    snapshot = index.snapshot(db.session, today())  # None: every part of the search in SQL
+    # For the filter list, and to check the choice.
+    tenants = snapshot.names if snapshot is not None else tenancy_services.active_names(db.session)
     query, problems = search.parse(request.args, session=db.session, today=today(),
-                                   default_municipalities=default, municipalities=tenants)
-    result = search.run(db.session, query, today=today())
+                                   default_municipalities=default, municipalities=tenants,
+                                   centroids=snapshot.centroids if snapshot is not None else None)
+    result = index.run(db.session, query, today=today(), snapshot=snapshot)
     # A region of hundreds of municipalities: the facet names those with most results, the
     # filter offers a name field instead of a box per municipality.
     facet = result.by_municipality
