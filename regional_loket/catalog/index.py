@@ -88,17 +88,11 @@ class Snapshot:
                 self._memo[key] = found
         return found
 
-    # Free places per (month, age groups): the same few keys come back all day; computed once.
-    def free_places(self, month: date, groups: tuple) -> dict:
-        key = ("sum", month, groups)
-        found = self._memo.get(key)
-        if found is None:
-            found = {location_id: sum(cells.get((month, g), 0) for g in groups)
-                     for location_id, cells in self.free.items()}
-            with self._lock:
-                self._memo[key] = found
-        return found
+    def free_places(self, location_id, month: date, groups: tuple) -> int:
+        cells = self.free[location_id]
+        return sum(cells.get((month, g), 0) for g in groups) if cells else 0
 
+    # "Free places in month M for these age groups": the same few keys come back all day.
     def with_free_places(self, month: date, groups: tuple) -> frozenset:
         key = ("any", month, groups)
         found = self._memo.get(key)
@@ -133,10 +127,12 @@ def build(session: Session, *, generation: int, today: date) -> Snapshot:
     by_id = {e.location_id: e for e in entries}
     free: dict = {e.location_id: {} for e in entries}
     first = month_start(today)
-    for location_id, month, group, places in session.execute(
-        select(CatalogAvailability.location_id, CatalogAvailability.month, CatalogAvailability.age_group,
-               CatalogAvailability.free_places)
-        .where(CatalogAvailability.month >= first)  # a wanted start up to 3 years ahead shows its month
+    # Only cells with free places: a missing cell counts as none, as in the SQL (a sum over no
+    # rows is 0, and "free in month" needs a cell above 0). Plain tuples: 200,000 ORM rows would
+    # cost seconds. Months from this one on: a wanted start up to 3 years ahead shows its month.
+    a = CatalogAvailability.__table__.c
+    for location_id, month, group, places in session.connection().execute(
+        select(a.location_id, a.month, a.age_group, a.free_places).where(a.month >= first, a.free_places != 0)
     ):
         cells = free.get(location_id)
         if cells is not None:
@@ -281,18 +277,18 @@ def run(session: Session, search: sql_search.Search, *, today: date, snapshot: S
     by_kind = {kind: by_kind_counts[kind] for kind in sorted(by_kind_counts)}
 
     first_month = search.free_month(today)
-    free_now = snapshot.free_places(first_month, groups)
+    free_places = snapshot.free_places
     # Already by name, then id: a stable sort on the first key keeps that as the tie-break.
     if search.sort == "relevance" and ranks is not None:
         matches.sort(key=lambda e: -ranks[e.location_id])
     elif search.sort == "distance" and point:
         matches.sort(key=lambda e: _km(search.lat, search.lon, e.lat, e.lon))
     elif search.sort == "free":
-        matches.sort(key=lambda e: -free_now.get(e.location_id, 0))
+        matches.sort(key=lambda e: -free_places(e.location_id, first_month, groups))
     total = len(matches)
     pages = max(1, math.ceil(total / per_page))
     page = min(search.page, pages)
-    rows = [{**e.shown, "free_places": free_now.get(e.location_id, 0),
+    rows = [{**e.shown, "free_places": free_places(e.location_id, first_month, groups),
              "distance_km": _km(search.lat, search.lon, e.lat, e.lon) if point else None}
             for e in matches[(page - 1) * per_page:page * per_page]]
     return sql_search.Result(rows=rows, total=total, page=page, pages=pages, scope=scope,

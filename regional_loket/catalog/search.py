@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date, time
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from functools import lru_cache
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -121,6 +122,7 @@ def _time(text: str) -> time | None:
         return None
 
 
+@lru_cache(maxsize=4096)  # every request folds the names of all municipalities (285 in Flanders)
 def _name_key(text: str) -> str:
     """A municipality name as typed, compared without case, accents or punctuation."""
     return " ".join(_TOKEN.findall(fold(text)))
