@@ -140,6 +140,9 @@ REGION_COLOUR = "#1d4f91"
 # Search answers for anonymous visitors, kept per worker process until the catalog changes
 # (catalog/cache.py). 0 turns the cache off.
 SEARCH_CACHE_BYTES = 32 * 1024 * 1024
+# Searches answered from an in-memory copy of the catalog per worker process, read again after
+# each change (catalog/index.py); the full-text part stays one SQL statement. False: all in SQL.
+SEARCH_INDEX = True
 
 # How many proxies in front of the app append to X-Forwarded-For/-Proto/-Host (the README's
 # TLS proxy: 1). The client address they yield keys the rate limits and login throttling;

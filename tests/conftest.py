@@ -86,6 +86,7 @@ def make_config(database_url: str, redis_url: str, **extra) -> dict:
         # Tests roll back instead of committing, so the catalog never announces a change: the
         # search cache would answer from another test's data. Its own tests turn it on.
         "SEARCH_CACHE_BYTES": 0,
+        "SEARCH_INDEX": False,  # reads committed data only; tests/test_search_index.py turns it on
         # Warnings and errors only: info lines (the access log) would fill every CLI test's
         # output. tests/test_observability.py turns them on where it reads them.
         "LOG_LEVEL": "WARNING",

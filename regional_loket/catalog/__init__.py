@@ -17,9 +17,11 @@ __all__ = ["AgeGroup", "Availability", "CatalogAvailability", "CatalogLocation",
 
 
 def init_app(app: Flask) -> None:
-    from . import api, cache, cli, demo, mirror, views  # noqa: F401 — mirror and demo register hooks
+    from . import api, cache, cli, demo, index, mirror, views  # noqa: F401 — mirror and demo register hooks
 
-    cache.init_app(app)
+    generation = cache.init_app(app)
+    if generation is not None:
+        index.init_app(app, generation)
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)

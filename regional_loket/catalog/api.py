@@ -17,7 +17,7 @@ from ..tenancy import Hosts, serves
 from ..tenancy import services as tenancy_services
 from ..web import problem
 from ..web.urls import portal_url
-from . import openapi, search
+from . import index, openapi, search
 from .cache import cached
 from .models import CatalogAvailability, CatalogLocation
 
@@ -71,8 +71,14 @@ def _location_json(row: dict, *, detail: bool = False) -> dict:
 @cached
 def locations():
     today = date.today()
-    names = tenancy_services.active_names(db.session)
-    parameters = openapi.search_parameters(db.session, today=today, municipalities=names)
+    snapshot = index.snapshot(db.session, today)  # None: every part of the search in SQL
+    if snapshot is not None:
+        names = snapshot.names
+        parameters = snapshot.remember(("api-parameters",), lambda: openapi.search_parameters(
+            db.session, today=today, municipalities=names))
+    else:
+        names = tenancy_services.active_names(db.session)
+        parameters = openapi.search_parameters(db.session, today=today, municipalities=names)
     args = openapi.canonical(request.args, parameters)
     try:
         per_page = int(args.get("per_page") or search.PER_PAGE)
@@ -80,13 +86,14 @@ def locations():
             raise ValueError
     except ValueError:
         return problem(400, "Invalid request", errors={"per_page": f"an integer from 1 to {MAX_PER_PAGE}"})
-    query, problems = search.parse(args, session=db.session, today=today, municipalities=names)
+    query, problems = search.parse(args, session=db.session, today=today, municipalities=names,
+                                   centroids=snapshot.centroids if snapshot is not None else None)
     # The search's own message where it has one; besides, whatever the document does not admit
     # (the search page is more lenient: "on" for a switch, a municipality's name as typed).
     problems = {**openapi.refusals(args, parameters), **problems}
     if problems:
         return problem(400, "Invalid request", errors=problems)
-    result = search.run(db.session, query, today=today, per_page=per_page)
+    result = index.run(db.session, query, today=today, per_page=per_page, snapshot=snapshot)
     if query.page > result.pages:
         return problem(400, "Invalid request", errors={"pagina": f"there are {result.pages} pages"})
     return _json({

@@ -155,10 +155,16 @@ def listen_dsn(config) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask) -> Generation | None:
+    """The answer cache when configured; the generation (one listener per process) for it and
+    for the search index (``index.py``), when either is on."""
     max_bytes = int(app.config.get("SEARCH_CACHE_BYTES") or 0)
+    if max_bytes <= 0 and not app.config.get("SEARCH_INDEX"):
+        return None
+    generation = Generation(listen_dsn(app.config))
     if max_bytes > 0:
-        app.extensions["search_cache"] = AnswerCache(Generation(listen_dsn(app.config)), max_bytes)
+        app.extensions["search_cache"] = AnswerCache(generation, max_bytes)
+    return generation
 
 
 def _anonymous() -> bool:

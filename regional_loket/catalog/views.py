@@ -17,6 +17,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_time
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -27,7 +28,7 @@ from ..months import add_months, month_start
 from ..tenancy import Hosts, serves
 from ..tenancy import services as tenancy_services
 from ..web.urls import switch_url
-from . import labels, search
+from . import index, labels, search
 from .cache import cached
 from .models import CatalogLocation, Location
 
@@ -72,10 +73,13 @@ def search_url(**changes) -> str:
 def search_page():
     tenant = g.tenant
     default = (tenant.slug,) if tenant is not None else ()
-    tenants = tenancy_services.active_names(db.session)  # for the filter list, and to check the choice
+    snapshot = index.snapshot(db.session, today())  # None: every part of the search in SQL
+    # For the filter list, and to check the choice.
+    tenants = snapshot.names if snapshot is not None else tenancy_services.active_names(db.session)
     query, problems = search.parse(request.args, session=db.session, today=today(),
-                                   default_municipalities=default, municipalities=tenants)
-    result = search.run(db.session, query, today=today())
+                                   default_municipalities=default, municipalities=tenants,
+                                   centroids=snapshot.centroids if snapshot is not None else None)
+    result = index.run(db.session, query, today=today(), snapshot=snapshot)
     # A region of hundreds of municipalities: the facet names those with most results, the
     # filter offers a name field instead of a box per municipality.
     facet = result.by_municipality
@@ -122,12 +126,47 @@ def _this_search() -> str | None:
     return g.this_search
 
 
+# A page of results repeats the same links with another location id in them: each is built
+# once per request around this id, which is then replaced (its first occurrence: the path, or
+# the ``locatie`` argument, before anything the visitor typed).
+_SLOT = uuid.UUID("00000000-0000-4000-8000-00000000c0de")
+
+
+def _per_request(name: str, key, compute):
+    memo = g.setdefault(name, {})
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 @bp.app_template_global()
 def location_link(row) -> str:
     slug, location_id = row["tenant_slug"], row["location_id"]
-    if g.tenant is not None and g.tenant.slug == slug:
-        return url_for("catalog.location", location_id=location_id, zoek=_this_search())
-    return url_for("catalog.location_elsewhere", location_id=location_id, zoek=_this_search())
+    endpoint = "catalog.location" if g.tenant is not None and g.tenant.slug == slug else "catalog.location_elsewhere"
+    link = _per_request("location_links", endpoint,
+                        lambda: url_for(endpoint, location_id=_SLOT, zoek=_this_search()))
+    return link.replace(str(_SLOT), str(location_id), 1)
+
+
+@bp.app_template_global()
+def pick_link(location_id) -> str:
+    """"Choose this location": the request wizard on the regional portal, with this search's
+    child (see ``request_link_args``)."""
+    link = _per_request("pick_links", None, lambda: switch_url(None, "requests.pick",
+                                                               **request_link_args(request.args, _SLOT)))
+    return link.replace(str(_SLOT), str(location_id), 1)
+
+
+@bp.app_template_global()
+def short_time(value) -> str:
+    """An opening hour as the ``timeformat('short')`` filter writes it; a page has few distinct ones."""
+    return _per_request("short_times", value, lambda: format_time(value, "short"))
+
+
+@bp.app_template_global()
+def day_price(value) -> str:
+    """A day price as the ``money`` filter writes it; a page has few distinct ones."""
+    return _per_request("day_prices", value, lambda: current_app.jinja_env.filters["money"](value))
 
 
 @bp.app_template_global()
