@@ -58,6 +58,7 @@ bench: install
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/submit.py
 	$(BIN)/python bench/ranked_list.py --gc-freeze
+	$(BIN)/python bench/figures.py
 
 clean:
 	rm -rf $(VENV) node_modules instance build dist

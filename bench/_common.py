@@ -1,4 +1,5 @@
-"""Helpers shared by ``bench/search.py``, ``bench/submit.py`` and ``bench/ranked_list.py``.
+"""Helpers shared by ``bench/search.py``, ``bench/submit.py``, ``bench/ranked_list.py`` and
+``bench/figures.py``.
 
 The scratch database, the app as the tests configure it, tenants with demo-like locations,
 parent accounts without paying argon2 per account, percentiles and the markdown table.
@@ -161,11 +162,12 @@ class Region:
     seconds: float = 0.0
 
 
-def build_region(slugs: list[str], locations_per_tenant: int, *, today: date, progress: bool = True,
-                 names: Callable[[int], str] | None = None) -> Region:
+def build_region(slugs: list[str], locations_per_tenant: int | Callable[[int], int], *, today: date,
+                 progress: bool = True, names: Callable[[int], str] | None = None) -> Region:
     """Tenants through ``services.create_tenant`` (schema and all), each with postcodes and
     ``locations_per_tenant`` demo locations (``catalog.demo.build_locations``: a realistic mix
-    of kinds, capacities, tariffs and 18 months of free places, mirrored into the catalog)."""
+    of kinds, capacities, tariffs and 18 months of free places, mirrored into the catalog);
+    a function of the tenant's index gives municipalities of different sizes."""
     started = time.perf_counter()
     migrate.upgrade_shared(db.engine)
     region = Region()
@@ -175,9 +177,10 @@ def build_region(slugs: list[str], locations_per_tenant: int, *, today: date, pr
         codes = postcodes_for(index)
         for pc in codes:
             tenant.postcodes.append(Postcode(code=pc["code"], locality=pc["name"], lat=pc["lat"], lon=pc["lon"]))
-        if locations_per_tenant:
+        count = locations_per_tenant(index) if callable(locations_per_tenant) else locations_per_tenant
+        if count:
             with tenant_scope(db.session, tenant):
-                built = build_locations(slug, name, codes, {}, locations_per_tenant, today)
+                built = build_locations(slug, name, codes, {}, count, today)
                 db.session.add_all(built)
                 region.locations += len(built)
                 region.availability += sum(len(loc.availability) for loc in built)
@@ -371,6 +374,35 @@ class StatementCounter:
 
     def __exit__(self, *exc):
         sa.event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+class SqlMeter:
+    """Statements and time spent executing them on ``engine`` while active."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements: list[tuple[float, str, object]] = []
+        self._started: list[float] = []
+
+    def _before(self, conn, cursor, statement, parameters, context, executemany):
+        self._started.append(time.perf_counter())
+
+    def _after(self, conn, cursor, statement, parameters, context, executemany):
+        self.statements.append((time.perf_counter() - self._started.pop(), statement, parameters))
+
+    def __enter__(self) -> SqlMeter:
+        self.statements = []
+        sa.event.listen(self.engine, "before_cursor_execute", self._before)
+        sa.event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._before)
+        sa.event.remove(self.engine, "after_cursor_execute", self._after)
+
+    @property
+    def seconds(self) -> float:
+        return sum(s for s, _, _ in self.statements)
 
 
 def profile(call: Callable[[], object], repeat: int, *, top: int = 30) -> str:

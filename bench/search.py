@@ -72,6 +72,7 @@ from _common import (
     REPO,
     BenchError,
     ScratchDatabase,
+    SqlMeter,
     admin_url,
     build_region,
     machine,
@@ -377,35 +378,6 @@ def measure(scenario: Scenario, server: Gunicorn, paths: list[str], args, script
 
 
 # --- in process: where the time goes ------------------------------------------------------------
-
-
-class SqlMeter:
-    """Statements and time spent executing them on ``engine`` while active."""
-
-    def __init__(self, engine):
-        self.engine = engine
-        self.statements: list[tuple[float, str, object]] = []
-        self._started: list[float] = []
-
-    def _before(self, conn, cursor, statement, parameters, context, executemany):
-        self._started.append(time.perf_counter())
-
-    def _after(self, conn, cursor, statement, parameters, context, executemany):
-        self.statements.append((time.perf_counter() - self._started.pop(), statement, parameters))
-
-    def __enter__(self) -> SqlMeter:
-        self.statements = []
-        sa.event.listen(self.engine, "before_cursor_execute", self._before)
-        sa.event.listen(self.engine, "after_cursor_execute", self._after)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        sa.event.remove(self.engine, "before_cursor_execute", self._before)
-        sa.event.remove(self.engine, "after_cursor_execute", self._after)
-
-    @property
-    def seconds(self) -> float:
-        return sum(s for s, _, _ in self.statements)
 
 
 @contextlib.contextmanager

@@ -27,6 +27,8 @@ class ApplicationRecord(db.Model):
     __table_args__ = (
         Index("ix_statistics_applications_tenant_id_submitted_month", "tenant_id", "submitted_month"),
         Index("ix_statistics_applications_request_id", "request_id"),
+        # a municipality's residents, wherever they asked (the desk's cross-border flows)
+        Index("ix_statistics_applications_home_tenant_id_submitted_month", "home_tenant_id", "submitted_month"),
         {"schema": SHARED_SCHEMA},
     )
 
