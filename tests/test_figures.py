@@ -116,8 +116,8 @@ def test_the_desks_page_shows_each_figure_as_chart_table_and_headline(app, count
     assert _cells(html, "aanvragen")[-1][1:] == ["3", "1", "0", "0"]
     assert _cells(html, "vraag-aanbod") == [[f"{_month_nl(f.START)}", "baby's", "2", "2", "0"]]
     assert _cells(html, "zonder-aanbod")[0] == ["0 tot 3 maanden", "0", "0", "2", "0", "2"]
-    assert _cells(html, "antwoordtijd") == [["Kinderdagverblijf De Zonnebloem", "1", "3", "3"],
-                                           ["Alle locaties", "1", "3", "3"]]
+    assert _cells(html, "antwoordtijd") == [["Alle locaties", "1", "3", "3"],
+                                           ["Kinderdagverblijf De Zonnebloem", "1", "3", "3"]]
     assert _cells(html, "over-de-grens")[:2] == [["Inwoners die elders vragen", "1"],
                                                  ["Gezinnen van elders die hier vragen", "1"]]
     # each chart is an image with a title and a summary for screen readers, drawn on the server
@@ -217,6 +217,23 @@ def test_another_municipalitys_location_is_not_a_filter(app, counted, make_user)
     herent = counted["herent"]
     page = _desk(app, make_user, herent).get(f"/beheer/cijfers?locatie={counted['lv']}", base_url=host_url(herent))
     assert page.status_code == 422 and "Les Petits Pas" not in page.get_data(as_text=True)
+
+
+def test_a_long_table_shows_its_first_rows_and_the_export_holds_them_all(app, counted, make_user):
+    from regional_loket.statistics import reports
+
+    herent, leuven = counted["herent"], counted["leuven"]
+    names = {herent.id: "Herent", leuven.id: "Leuven"}
+    names.update({uuid.uuid4(): f"Gemeente {n:03d}" for n in range(3)})
+    matrix = reports.matrix_figure(db.session, THIS_MONTH, names)
+    assert matrix.shown == reports.SHOWN_ROWS and [r[2] for r in matrix.rows] == sorted((r[2] for r in matrix.rows),
+                                                                                      reverse=True)
+    matrix.rows *= 20  # as many pairs as a big region has
+    macro = app.jinja_env.get_template("macros/figures.html").module.figure
+    with app.test_request_context():
+        html = str(macro(matrix, lambda key, fmt: f"/{key}.{fmt}"))
+    assert len(_cells(html, "stromen")) == reports.SHOWN_ROWS
+    assert f"De eerste {reports.SHOWN_ROWS} van {len(matrix.rows)} rijen" in html
 
 
 def test_an_empty_period_shows_empty_states(app, counted, make_user):

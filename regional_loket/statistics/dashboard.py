@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Select, and_, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
 
 from ..applications import Status
 from ..care_requests import RequestStatus
@@ -31,7 +31,6 @@ VULNERABLE_NORM = 0.20
 WAITED_BUCKETS = ((0, 3), (3, 6), (6, 12), (12, None))
 START_BUCKETS = ((None, 0), (0, 3), (3, 6), (6, None))
 REQUEST_OUTCOMES = ("new", RequestStatus.PLACED, RequestStatus.WITHDRAWN, RequestStatus.INACTIVE)
-OFFERED_OR_PLACED = (Status.OFFERED, Status.ACCEPTED)
 
 R = ApplicationRecord
 
@@ -70,35 +69,23 @@ class Scope:
         return clauses
 
 
-def _requests(scope: Scope) -> Select:
-    """One row per request with an application in scope: first submission month (of its
-    applications in scope), status, month closed."""
-    return (select(R.request_id.label("request_id"), func.min(R.submitted_month).label("submitted"),
-                   func.max(R.request_status).label("status"), func.max(R.closed_month).label("closed"))
-            .where(*scope.where()).group_by(R.request_id))
-
-
 def requests_per_month(session: Session, scope: Scope, period: Period) -> dict[date, dict[str, int]]:
-    """Per month of the period: requests new (first submitted then), and closed then as placed,
-    withdrawn or inactive. Every month of the period is present (zeros included)."""
-    rows = _requests(scope).subquery()
+    """Per month of the period: requests new (first submitted then, over all their applications),
+    and closed then as placed, withdrawn or inactive — each request once, whatever its number of
+    applications in scope. Every month of the period is present (zeros included)."""
     out = {month: dict.fromkeys(REQUEST_OUTCOMES, 0) for month in period.months}
+    requests = func.count(R.request_id.distinct())
     for month, count in session.execute(
-            select(rows.c.submitted, func.count()).where(rows.c.submitted.between(period.since, period.until))
-            .group_by(rows.c.submitted)):
+            select(R.request_month, requests).where(*scope.where(), R.request_month.between(period.since, period.until))
+            .group_by(R.request_month)):
         out[month]["new"] = count
     for month, status, count in session.execute(
-            select(rows.c.closed, rows.c.status, func.count())
-            .where(rows.c.closed.between(period.since, period.until), rows.c.status.in_(REQUEST_OUTCOMES[1:]))
-            .group_by(rows.c.closed, rows.c.status)):
+            select(R.closed_month, R.request_status, requests)
+            .where(*scope.where(), R.closed_month.between(period.since, period.until),
+                   R.request_status.in_(REQUEST_OUTCOMES[1:]))
+            .group_by(R.closed_month, R.request_status)):
         out[month][status] = count
     return out
-
-
-def _offered_anywhere(record=R):
-    """The request of ``record`` has an offer or a place at any location of the region."""
-    other = aliased(R)
-    return exists().where(other.request_id == record.request_id, other.status.in_(OFFERED_OR_PLACED))
 
 
 def waiting_without_offer(session: Session, scope: Scope, today: date) -> list[tuple[int, int]]:
@@ -107,7 +94,7 @@ def waiting_without_offer(session: Session, scope: Scope, today: date) -> list[t
     this_month = month_start(today)
     rows = session.execute(
         select(R.request_id, func.min(R.submitted_month), func.min(R.start_month))
-        .where(*scope.where(), R.request_status == RequestStatus.OPEN, ~_offered_anywhere())
+        .where(*scope.where(), R.request_status == RequestStatus.OPEN, R.request_offered.is_(False))
         .group_by(R.request_id))
     return [(months_between(submitted, this_month), months_between(this_month, start)) for _, submitted, start in rows]
 
@@ -205,19 +192,12 @@ class Flows:
     residents_placed: dict = field(default_factory=dict)  # municipality id → residents placed there
 
 
-def _first_month(record=R):
-    """The month the request of ``record`` was first submitted (over all its applications),
-    looked up per row through the request_id index."""
-    other = aliased(R)
-    return select(func.min(other.submitted_month)).where(other.request_id == record.request_id).scalar_subquery()
-
-
 def flows(session: Session, tenant_id: uuid.UUID, period: Period) -> Flows:
-    # Per candidate row, not by grouping every record of the region per request first (that
-    # was most of the desk's time at Flanders scale, bench/figures.py). No application is
-    # submitted before its request's first month, so rows submitted before the period never
-    # count and are left out through the (tenant or home, submitted_month) indexes.
-    in_period = and_(R.submitted_month >= period.since, _first_month().between(period.since, period.until))
+    # Through the request's first month on each record: no grouping of the region's records
+    # per request (that was most of the desk's time at Flanders scale, bench/figures.py). No
+    # application is submitted before its request, so the (tenant or home, submitted_month)
+    # indexes leave out the rows before the period.
+    in_period = and_(R.submitted_month >= period.since, R.request_month.between(period.since, period.until))
     requests = func.count(R.request_id.distinct())
     result = Flows()
     result.residents_elsewhere = session.scalar(
@@ -234,11 +214,9 @@ def flows(session: Session, tenant_id: uuid.UUID, period: Period) -> Flows:
 def cross_border(session: Session, period: Period) -> dict[tuple[uuid.UUID | None, uuid.UUID], int]:
     """The region's matrix: requests first submitted in the period per (home municipality,
     municipality asked); a request asking two municipalities counts once in each cell."""
-    first = (select(R.request_id, func.min(R.submitted_month).label("submitted")).group_by(R.request_id)
-             .subquery())
     rows = session.execute(
         select(R.home_tenant_id, R.tenant_id, func.count(R.request_id.distinct()))
-        .join(first, and_(first.c.request_id == R.request_id, first.c.submitted.between(period.since, period.until)))
+        .where(R.request_month.between(period.since, period.until))
         .group_by(R.home_tenant_id, R.tenant_id))
     return {(home, there): count for home, there, count in rows}
 
@@ -258,11 +236,9 @@ def per_municipality(session: Session, period: Period, *, age_group: str | None 
     """The region's figures side by side: one grouped statement per measure, not one per
     municipality (a request asking two municipalities counts in both)."""
     scope = Scope(age_group=age_group)
-    firsts = (select(R.tenant_id, R.request_id, func.min(R.submitted_month).label("submitted"))
-              .where(*scope.where()).group_by(R.tenant_id, R.request_id).subquery())
-    new = dict(session.execute(select(firsts.c.tenant_id, func.count())
-                               .where(firsts.c.submitted.between(period.since, period.until))
-                               .group_by(firsts.c.tenant_id)).all())
+    new = dict(session.execute(select(R.tenant_id, func.count(R.request_id.distinct()))
+                               .where(*scope.where(), R.request_month.between(period.since, period.until))
+                               .group_by(R.tenant_id)).all())
     # places taken at the municipality's own locations (where the child was placed)
     placed = dict(session.execute(select(R.tenant_id, func.count())
                                   .where(*scope.where(), R.status == Status.ACCEPTED,
@@ -270,7 +246,7 @@ def per_municipality(session: Session, period: Period, *, age_group: str | None 
                                   .group_by(R.tenant_id)).all())
     waiting = dict(session.execute(
         select(R.tenant_id, func.count(R.request_id.distinct()))
-        .where(*scope.where(), R.request_status == RequestStatus.OPEN, ~_offered_anywhere())
+        .where(*scope.where(), R.request_status == RequestStatus.OPEN, R.request_offered.is_(False))
         .group_by(R.tenant_id)).all())
     days = R.first_answer_days
     medians = dict(session.execute(

@@ -27,6 +27,7 @@ class ApplicationRecord(db.Model):
     __table_args__ = (
         Index("ix_statistics_applications_tenant_id_submitted_month", "tenant_id", "submitted_month"),
         Index("ix_statistics_applications_request_id", "request_id"),
+        Index("ix_statistics_applications_request_month", "request_month"),
         # a municipality's residents, wherever they asked (the desk's cross-border flows)
         Index("ix_statistics_applications_home_tenant_id_submitted_month", "home_tenant_id", "submitted_month"),
         {"schema": SHARED_SCHEMA},
@@ -55,6 +56,12 @@ class ApplicationRecord(db.Model):
     # The family declared low income or single parenthood, or the child is a foster child (the
     # priority groups the 20 % norm counts).
     vulnerable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Facts of the whole request, copied onto each of its records so the dashboards count
+    # requests without grouping every record of the region by request: the month it was first
+    # submitted, and whether any of its applications (in any municipality) holds an offer or a
+    # place. The snapshot refreshes them with the record.
+    request_month: Mapped[date | None] = mapped_column(Date)
+    request_offered: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # The request's personal data were erased: the snapshot no longer refreshes this row.
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
     recorded_on: Mapped[date] = mapped_column(Date)

@@ -24,6 +24,10 @@ from .dashboard import START_BUCKETS, VULNERABLE_NORM, WAITED_BUCKETS, Period, S
 # The region's charts stay readable: the table beside them always holds every municipality.
 CHART_MUNICIPALITIES = 20
 MATRIX_MUNICIPALITIES = 15
+# A municipality with hundreds of locations (Antwerp, Ghent): the charts show the busiest, the
+# page's tables their first rows (busiest first); every row is in the export.
+CHART_LOCATIONS = 25
+SHOWN_ROWS = 50
 
 
 @dataclass
@@ -34,6 +38,7 @@ class Figure:
     header: list
     rows: list[list] = field(default_factory=list)
     chart: Markup | None = None
+    shown: int | None = None  # the page shows this many rows (the export all of them)
 
 
 def _month(value: date) -> str:
@@ -102,37 +107,42 @@ def unmet_figure(session: Session, scope: Scope, today: date) -> tuple[Figure, i
 def answers_figure(session: Session, scope: Scope, period: Period, names: dict, response_days: int | None) -> Figure:
     times = dashboard.answer_times(session, scope, period)
     header = [_("Locatie"), _("Beantwoord"), _("Mediaan (dagen)"), _("90e percentiel (dagen)")]
-    ordered = sorted((k for k in times if k is not None), key=lambda k: names.get(k, ""))
+    # busiest first, then by name: what a page cut short keeps
+    ordered = sorted((k for k in times if k is not None), key=lambda k: (-times[k].answered, names.get(k, "")))
     rows = [[names.get(k, _("andere locatie")), times[k].answered, _days(times[k].median), _days(times[k].p90)]
             for k in ordered]
+    charted = ordered[:CHART_LOCATIONS]
     whole = times.get(None)
     summary = (_("Mediaan %(median)s dagen tot een eerste antwoord, 90e percentiel %(p90)s dagen.",
                  median=_days(whole.median), p90=_days(whole.p90)) if whole else _("Nog geen antwoorden in deze periode."))
     reference = (response_days, _("doel: %(n)s dagen", n=response_days)) if response_days else None
-    chart = bar_chart("chart-answers", _("Dagen tot een eerste antwoord"), summary, [r[0] for r in rows],
-                      [(_("Mediaan"), [round(times[k].median, 1) for k in ordered]),
-                       (_("90e percentiel"), [round(times[k].p90, 1) for k in ordered])],
+    chart = bar_chart("chart-answers", _("Dagen tot een eerste antwoord"), summary,
+                      [names.get(k, _("andere locatie")) for k in charted],
+                      [(_("Mediaan"), [round(times[k].median, 1) for k in charted]),
+                       (_("90e percentiel"), [round(times[k].p90, 1) for k in charted])],
                       reference=reference) if rows else None
     if whole:
-        rows.append([_("Alle locaties"), whole.answered, _days(whole.median), _days(whole.p90)])
-    return Figure("antwoordtijd", _("Tijd tot een eerste antwoord"), summary, header, rows, chart)
+        rows.insert(0, [_("Alle locaties"), whole.answered, _days(whole.median), _days(whole.p90)])  # first: never cut
+    return Figure("antwoordtijd", _("Tijd tot een eerste antwoord"), summary, header, rows, chart, SHOWN_ROWS)
 
 
 def vulnerable_figure(session: Session, scope: Scope, period: Period, names: dict) -> Figure:
     shares = dashboard.vulnerable_shares(session, scope, period)
     header = [_("Locatie"), _("Plaatsen"), _("Kwetsbare gezinnen"), _("Aandeel")]
-    ordered = sorted((k for k in shares if k is not None), key=lambda k: names.get(k, ""))
+    ordered = sorted((k for k in shares if k is not None), key=lambda k: (-shares[k].placed, names.get(k, "")))
     rows = [[names.get(k, _("andere locatie")), shares[k].placed, shares[k].vulnerable, _share(shares[k].ratio)]
             for k in ordered]
+    charted = ordered[:CHART_LOCATIONS]
     whole = shares[None]
     summary = (_("%(v)s van %(n)s plaatsen (%(share)s) voor kinderen uit kwetsbare gezinnen; de norm is %(norm)s.",
                  v=whole.vulnerable, n=whole.placed, share=_share(whole.ratio), norm=_share(VULNERABLE_NORM))
                if whole.placed else _("Nog geen plaatsen in deze periode."))
-    chart = bar_chart("chart-vulnerable", _("Aandeel kinderen uit kwetsbare gezinnen"), summary, [r[0] for r in rows],
-                      [(_("Aandeel (%)"), [round(100 * (shares[k].ratio or 0)) for k in ordered])],
+    chart = bar_chart("chart-vulnerable", _("Aandeel kinderen uit kwetsbare gezinnen"), summary,
+                      [names.get(k, _("andere locatie")) for k in charted],
+                      [(_("Aandeel (%)"), [round(100 * (shares[k].ratio or 0)) for k in charted])],
                       reference=(100 * VULNERABLE_NORM, _("norm 20 %"))) if rows else None
-    rows.append([_("Alle locaties"), whole.placed, whole.vulnerable, _share(whole.ratio)])
-    return Figure("kwetsbaar", _("Kinderen uit kwetsbare gezinnen"), summary, header, rows, chart)
+    rows.insert(0, [_("Alle locaties"), whole.placed, whole.vulnerable, _share(whole.ratio)])  # first: never cut
+    return Figure("kwetsbaar", _("Kinderen uit kwetsbare gezinnen"), summary, header, rows, chart, SHOWN_ROWS)
 
 
 def flows_figure(session: Session, tenant_id: uuid.UUID, period: Period, municipalities: dict) -> Figure:
@@ -197,7 +207,7 @@ def matrix_figure(session: Session, period: Period, names: dict) -> Figure:
     outside = _("buiten de regio")
     header = [_("Woont in"), _("Vraagt in"), _("Aanvragen")]
     rows = sorted(([names.get(home, outside) if home else outside, names.get(there, "?"), n]
-                   for (home, there), n in cells.items()), key=lambda r: (r[0], r[1]))
+                   for (home, there), n in cells.items()), key=lambda r: (-r[2], r[0], r[1]))
     crossing = sum(n for (home, there), n in cells.items() if home != there)
     summary = ngettext("%(num)s aanvraag over een gemeentegrens.", "%(num)s aanvragen over een gemeentegrens.",
                        crossing)
@@ -209,7 +219,7 @@ def matrix_figure(session: Session, period: Period, names: dict) -> Figure:
     shown.sort(key=lambda t: names[t])
     chart = heatmap("chart-matrix", _("Van welke gemeente naar welke"), summary, [names[t] for t in shown],
                     [names[t] for t in shown], [[cells.get((a, b), 0) for b in shown] for a in shown]) if shown else None
-    return Figure("stromen", _("Van welke gemeente naar welke"), summary, header, rows, chart)
+    return Figure("stromen", _("Van welke gemeente naar welke"), summary, header, rows, chart, SHOWN_ROWS)
 
 
 def region_figures(session: Session, period: Period, *, names: dict, age_group: str | None) -> list[Figure]:

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from ..applications import WAITING, Application, ApplicationEvent, Status
-from ..care_requests import CareRequest, RequestStatus
+from ..care_requests import CareRequest, Choice, RequestStatus
 from ..catalog import Availability, Location
 from ..families import Child, Family
 from ..months import month_start
@@ -56,6 +56,15 @@ def _requests(session: Session, request_ids) -> dict[uuid.UUID, tuple[CareReques
     return {care.id: (care, family, child) for care, family, child in rows}
 
 
+def _offered(session: Session, request_ids) -> set[uuid.UUID]:
+    """The requests among these with an offer or a place at any location of the region (the
+    choices mirror every application's status, in ``shared``): one statement."""
+    if not request_ids:
+        return set()
+    return set(session.scalars(select(Choice.request_id.distinct()).where(
+        Choice.request_id.in_(list(request_ids)), Choice.status.in_((Status.OFFERED, Status.ACCEPTED)))))
+
+
 def _first_events(session: Session, application_ids) -> dict[uuid.UUID, tuple[datetime | None, datetime | None]]:
     """Per application (its tenant bound): when the provider first answered, and when a place
     was accepted."""
@@ -70,7 +79,7 @@ def _first_events(session: Session, application_ids) -> dict[uuid.UUID, tuple[da
 
 
 def _record_values(application: Application, tenant_id: uuid.UUID, care: CareRequest, family: Family,
-                   child: Child, events: tuple, *, today: date, zone: ZoneInfo) -> dict:
+                   child: Child, events: tuple, *, offered: bool, today: date, zone: ZoneInfo) -> dict:
     first, accepted = events
     closed = care.status in CLOSED_REQUESTS
     return dict(
@@ -81,7 +90,8 @@ def _record_values(application: Application, tenant_id: uuid.UUID, care: CareReq
         request_status=care.status, closed_month=_month(care.updated_at, zone) if closed else None,
         first_answer_days=_days(application.submitted_at, first),
         placed_days=_days(application.submitted_at, accepted) if application.status == Status.ACCEPTED else None,
-        vulnerable=is_vulnerable(family, child), erased=False, recorded_on=today)
+        vulnerable=is_vulnerable(family, child), erased=False, recorded_on=today,
+        request_month=_month(care.submitted_at or application.submitted_at, zone), request_offered=offered)
 
 
 def _upsert(session: Session, values: list[dict]) -> None:
@@ -105,6 +115,7 @@ def record_requests(session: Session, cares: list[CareRequest], *, today: date, 
     in the transaction that erases them, before the erasure. Returns how many."""
     choices = [c for care in cares for c in care.choices if c.application_id is not None]
     requests = _requests(session, {care.id for care in cares})
+    offered = _offered(session, requests)
     values = []
     for tenant_id in {c.tenant_id for c in choices}:
         tenant = session.get(Tenant, tenant_id)
@@ -115,7 +126,8 @@ def record_requests(session: Session, cares: list[CareRequest], *, today: date, 
         for application in rows:
             care, family, child = requests[application.request_id]
             values.append({**_record_values(application, tenant_id, care, family, child,
-                                            events.get(application.id, (None, None)), today=today, zone=zone),
+                                            events.get(application.id, (None, None)),
+                                            offered=care.id in offered, today=today, zone=zone),
                            "erased": True})
     _upsert(session, values)
     return len(values)
@@ -133,6 +145,7 @@ def snapshot(session: Session, tenant: Tenant, *, day: date, zone: ZoneInfo) -> 
             .join(Location, Location.id == Availability.location_id)
             .where(Availability.month >= month_start(day), Location.active.is_(True))).all()
     requests = _requests(session, {a.request_id for a in applications})
+    offered = _offered(session, requests)
 
     values = []
     figures: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -141,7 +154,8 @@ def snapshot(session: Session, tenant: Tenant, *, day: date, zone: ZoneInfo) -> 
         if found is not None:
             care, family, child = found
             values.append(_record_values(application, tenant.id, care, family, child,
-                                         events.get(application.id, (None, None)), today=day, zone=zone))
+                                         events.get(application.id, (None, None)), offered=care.id in offered,
+                                         today=day, zone=zone))
         key = (application.location_id, application.start_month, application.age_group)
         if application.status in WAITING:
             row = figures[key]
