@@ -108,7 +108,8 @@ WAITING_WEIGHTS = {"submitted": 30, "in_review": 10, "waitlisted": 45, "offered"
 ANSWERED = {"waitlisted", "offered", "accepted", "rejected", "declined", "expired"}
 RECORD_COLUMNS = ("application_id", "request_id", "tenant_id", "location_id", "home_tenant_id", "rank", "age_group",
                   "start_month", "submitted_month", "status", "request_status", "closed_month",
-                  "first_answer_days", "placed_days", "vulnerable", "erased", "recorded_on")
+                  "first_answer_days", "placed_days", "vulnerable", "erased", "recorded_on", "request_month",
+                  "request_offered")
 
 
 def slug(index: int) -> str:
@@ -205,6 +206,7 @@ def records(rng: random.Random, municipalities: list[Municipality], families: in
             chosen.append((where, rng.choice(options)))
         accepted_rank = (0 if rng.random() < 0.6 else rng.randrange(count)) if outcome == "placed" else None
         request_id = uuid.uuid4()
+        first = len(rows)
         for rank, (where, location_id) in enumerate(chosen):
             if outcome == "placed":
                 status = "accepted" if rank == accepted_rank else rng.choices(["withdrawn", "rejected", "declined"],
@@ -221,6 +223,9 @@ def records(rng: random.Random, municipalities: list[Municipality], families: in
             placed = first_answer + rng.randint(0, 90) if status == "accepted" else None
             rows.append((uuid.uuid4(), request_id, where.id, location_id, home_id, rank + 1, group, start, submitted,
                          status, outcome, closed, first_answer, placed, vulnerable, erased, TODAY))
+        # the request's facts on each of its records, as the snapshot writes them
+        offered = any(row[9] in ("offered", "accepted") for row in rows[first:])
+        rows[first:] = [(*row, submitted, offered) for row in rows[first:]]
     return rows
 
 
