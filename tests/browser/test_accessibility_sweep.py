@@ -36,6 +36,7 @@ from regional_loket.extensions import db
 from regional_loket.families import Family, Guardian
 from regional_loket.families import services as families
 from regional_loket.tariffs import IncomeTariff, LowIncomeThreshold
+from regional_loket.tariffs import services as tariff_services
 from regional_loket.tenancy import Hosts, tenant_scope
 from regional_loket.tenancy import services as tenancy
 from regional_loket.tenancy.hosts import rule_for
@@ -113,7 +114,18 @@ def _desk_family(session, tenant, location_id, actor_id):
     return phoned, filed
 
 
-@pytest.fixture(scope="module")
+def _editable_row(session, model, save, values) -> uuid.UUID:
+    """A row of this year or later (only those open their form): the demo's, else the latest
+    figures carried to the last year the form accepts."""
+    row = session.scalar(sa.select(model).where(model.year >= f.TODAY.year).order_by(model.year.desc()).limit(1))
+    if row is None:
+        latest = session.scalar(sa.select(model).order_by(model.year.desc()).limit(1))
+        row = save(session, {"year": f.TODAY.year + tariff_services.YEARS_AHEAD, **values(latest),
+                             "source": "Toegankelijkheidstest"}, today=f.TODAY).row
+    return row.id
+
+
+@pytest.fixture(scope="session")
 def world(live_region):
     """Real objects of the demo region, one per argument a role's pages take: the staff's
     location and an application of it, the parent's draft and submitted requests and a pending
@@ -140,17 +152,20 @@ def world(live_region):
         phoned, filed = _desk_family(session, herent, location_id, coordinator.id)
         with tenant_scope(session, herent):
             organiser = create_organiser(session, {"name": "vzw Toegankelijke Opvang"}, actor_id=None, now=now)
-        run = provisioning.request(session, slug="toegankelijk", subdomain="toegankelijk", name="Toegankelijk",
-                                   nis_code="24999", colour="#0b3d6e", domains=[],
+        suffix = uuid.uuid4().hex[:6]
+        run = provisioning.request(session, slug=f"toegankelijk{suffix}", subdomain=f"toegankelijk{suffix}",
+                                   name="Toegankelijk", nis_code=str(20000 + int(suffix, 16) % 9999), colour="#0b3d6e", domains=[],
                                    coordinator_email="coordinator@toegankelijk.be", coordinator_language="nl",
                                    requested_by=None, region_host=live_region["host"], now=now)
-        tariff = session.scalar(sa.select(IncomeTariff.id).order_by(IncomeTariff.year.desc()).limit(1))
-        threshold = session.scalar(sa.select(LowIncomeThreshold.id).order_by(LowIncomeThreshold.year.desc()).limit(1))
+        tariff = _editable_row(session, IncomeTariff, tariff_services.save_tariff,
+                               lambda row: {name: getattr(row, name) for name in tariff_services.TARIFF_FIELDS})
+        threshold = _editable_row(session, LowIncomeThreshold, tariff_services.save_threshold,
+                                  lambda row: {"amount": row.amount})
         # A version that starts in a year and a bit: only a future one opens its form (and today's ranking
         # stays as it is for the other browser tests sharing this region).
         policy = policies.add(session, {"name_nl": "Toegankelijk later", "criteria": [next(iter(CRITERIA))],
                                         "tie_break": next(iter(TIE_BREAKS)),
-                                        "effective_from": f.TODAY + timedelta(days=400)}, today=f.TODAY).id
+                                        "effective_from": f.TODAY + timedelta(days=400 + int(suffix, 16) % 300)}, today=f.TODAY).id
         ids = {
             "anonymous": {"location_id": location_id},
             "parent": {"request_id": submitted.id, "draft_request_id": draft.id, "guardian_id": guardian.id,
