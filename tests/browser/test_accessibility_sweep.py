@@ -61,7 +61,7 @@ NOT_PAGES = (
     (lambda r: r.rule in ("/metrics", "/healthz", "/readyz"), "a probe for machines"),
     (lambda r: r.endpoint == "web.logo", "an image"),
     (lambda r: r.endpoint == "admin.provisioning_progress", "JSON polled by the provisioning page's script"),
-    (lambda r: "token" in r.arguments, "a token link from a mail (single use; its pages are the forms swept here)"),
+    (lambda r: "token" in r.arguments, "a token link from a mail (single use: needs a token minted for it; not swept yet)"),
     (lambda r: r.endpoint in ("accounts.go", "accounts.handover"), "the session handover between hosts (redirects)"),
     (lambda r: r.endpoint == "web.set_language", "the language switch (a redirect the sweep itself uses)"),
     (lambda r: "logout" in r.endpoint, "logging out"),
