@@ -132,6 +132,18 @@ def scratch_dir():
     return tempfile.TemporaryDirectory(prefix="rl-bench-")
 
 
+def with_scratch_app(database_url: str | None, run: Callable, *args) -> int:
+    """``run(app, *args)`` on an app over a scratch database (created, then dropped whatever
+    happens) with a scratch instance folder: what every benchmark's main does."""
+    with scratch_dir() as tmp, ScratchDatabase(admin_url(database_url)) as database:
+        print(f"scratch database: {database.name}", flush=True)
+        app = make_app(database.url, tmp)
+        try:
+            return run(app, *args)
+        finally:
+            cleanup_app(app)
+
+
 def analyze() -> float:
     """Planner statistics as autovacuum would have them on a production server."""
     started = time.perf_counter()

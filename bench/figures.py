@@ -68,23 +68,19 @@ from _common import (
     REGION,
     BenchError,
     GcMeter,
-    ScratchDatabase,
     Series,
     SqlMeter,
     StatementCounter,
-    admin_url,
     build_region,
-    cleanup_app,
     login,
     machine,
-    make_app,
     make_user,
     profile,
     ratio_figures,
     run_main,
-    scratch_dir,
     table,
     timed,
+    with_scratch_app,
     write_json,
 )
 
@@ -430,13 +426,7 @@ def main(argv: list[str] | None = None) -> int:
                      "--locations ≥ --tenants")
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # drop the scratch database on kill too
-    with scratch_dir() as tmp, ScratchDatabase(admin_url(args.database_url)) as database:
-        print(f"scratch database: {database.name}", flush=True)
-        app = make_app(database.url, tmp)
-        try:
-            return run(app, args)
-        finally:
-            cleanup_app(app)
+    return with_scratch_app(args.database_url, run, args)
 
 
 def run(app, args) -> int:

@@ -49,25 +49,21 @@ from _common import (
     REGION,
     BenchError,
     GcMeter,
-    ScratchDatabase,
     Series,
     StatementCounter,
-    admin_url,
     analyze,
     build_region,
-    cleanup_app,
     login,
     machine,
-    make_app,
     make_user,
     national_number,
     password_hash,
     profile,
     ratio_figures,
     run_main,
-    scratch_dir,
     table,
     timed,
+    with_scratch_app,
     write_json,
 )
 
@@ -371,13 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.requests < 1 or args.applications < 1 or not 0 <= args.sample <= args.applications:
         parser.error("--requests ≥ 1, --applications ≥ 1, 0 ≤ --sample ≤ --applications")
 
-    with scratch_dir() as tmp, ScratchDatabase(admin_url(args.database_url)) as database:
-        print(f"scratch database: {database.name}")
-        app = make_app(database.url, tmp)
-        try:
-            return run(app, args)
-        finally:
-            cleanup_app(app)
+    return with_scratch_app(args.database_url, run, args)
 
 
 def run(app, args) -> int:

@@ -279,6 +279,18 @@ def server_env(database_url: str, redis_url: str, instance: Path, *, cache: bool
 
 # --- wrk --------------------------------------------------------------------------------------
 
+# What every wrk run reports: one BENCH_JSON line (bench/search_distinct.py uses it too).
+WRK_REPORT = """
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests":%%d,"duration_us":%%d,"bytes":%%d,"p50_us":%%d,"p95_us":%%d,"p99_us":%%d,' ..
+    '"mean_us":%%.1f,"max_us":%%d,"connect":%%d,"read":%%d,"write":%%d,"status":%%d,"timeout":%%d}\\n',
+    summary.requests, summary.duration, summary.bytes, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), latency.mean, latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
 WRK_SCRIPT = """
 local paths = {%(paths)s}
 counter = 0  -- a global: setup() gives each thread its own starting point
@@ -293,15 +305,7 @@ function request()
   return wrk.format("GET", paths[(counter %% #paths) + 1])
 end
 
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH_JSON {"requests":%%d,"duration_us":%%d,"bytes":%%d,"p50_us":%%d,"p95_us":%%d,"p99_us":%%d,' ..
-    '"mean_us":%%.1f,"max_us":%%d,"connect":%%d,"read":%%d,"write":%%d,"status":%%d,"timeout":%%d}\\n',
-    summary.requests, summary.duration, summary.bytes, latency:percentile(50), latency:percentile(95),
-    latency:percentile(99), latency.mean, latency.max, e.connect, e.read, e.write, e.status, e.timeout))
-end
-"""
+""" + WRK_REPORT
 
 
 def wrk_binary() -> str:

@@ -57,6 +57,7 @@ from search import (
     DEFAULT_REDIS,
     PAGE,
     REGION_NAME,
+    WRK_REPORT,
     BenchError,
     Gunicorn,
     app_config,
@@ -215,15 +216,7 @@ function request()
   return wrk.format("GET", paths[(counter %% #paths) + 1])
 end
 
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH_JSON {"requests":%%d,"duration_us":%%d,"bytes":%%d,"p50_us":%%d,"p95_us":%%d,"p99_us":%%d,' ..
-    '"mean_us":%%.1f,"max_us":%%d,"connect":%%d,"read":%%d,"write":%%d,"status":%%d,"timeout":%%d}\\n',
-    summary.requests, summary.duration, summary.bytes, latency:percentile(50), latency:percentile(95),
-    latency:percentile(99), latency.mean, latency.max, e.connect, e.read, e.write, e.status, e.timeout))
-end
-"""
+""" + WRK_REPORT
 
 
 def run_wrk(server: Gunicorn, urls: list[str], *, seconds: float, args, scripts: Path, cookie: str | None) -> dict:

@@ -40,26 +40,22 @@ from _common import (
     REGION,
     BenchError,
     GcMeter,
-    ScratchDatabase,
     Series,
     StatementCounter,
-    admin_url,
     analyze,
     build_region,
-    cleanup_app,
     count_applications,
     login,
     machine,
-    make_app,
     make_user,
     national_number,
     profile,
     ratio_figures,
     run_main,
     schemas_of,
-    scratch_dir,
     table,
     timed,
+    with_scratch_app,
     write_json,
 )
 
@@ -205,13 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.samples < 1 or args.tenants < 5 or args.locations < 1 or args.warmup < 0:
         parser.error("--samples ≥ 1, --tenants ≥ 5, --locations ≥ 1, --warmup ≥ 0")
 
-    with scratch_dir() as tmp, ScratchDatabase(admin_url(args.database_url)) as database:
-        print(f"scratch database: {database.name}")
-        app = make_app(database.url, tmp)
-        try:
-            return run(app, args)
-        finally:
-            cleanup_app(app)
+    return with_scratch_app(args.database_url, run, args)
 
 
 def run(app, args) -> int:
