@@ -6,14 +6,21 @@ at 360 and 1280 px. Expected: no violation of WCAG 2.1 A/AA (nor of the extra ru
 axe tests use). A full-page screenshot per page and width (in Dutch) lands in
 test-results/screenshots/, which CI keeps with the working folder.
 
-A GET route that is not a page (a download, a probe, a token link, a redirect between hosts)
-is skipped by a declared rule (NOT_PAGES); a GET route no role opens and no rule skips fails
+The pages behind the links in mails (a route with a ``token`` argument: password reset, e-mail
+verification, unlock, an invitation to a municipality's team, a new e-mail address, a request's
+confirmation) are opened as the mail's link opens them: on the host the link points at, with a
+token minted for that visit (several are single use), so the real page shows, and once more with a
+token that is none, for the page a mangled or old link shows (MAIL_VISITS).
+
+A GET route that is not a page (a download, a probe, a redirect between hosts) is skipped by a
+declared rule (NOT_PAGES); a GET route no role opens, no mail visit opens and no rule skips fails
 test_every_get_route_is_swept_or_skipped, so a new page is swept before it can land."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -24,11 +31,13 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 from werkzeug.routing import AnyConverter, Rule
 
-from regional_loket.accounts import Role
+from regional_loket import clock
+from regional_loket.accounts import Role, User, invitations, tokens
 from regional_loket.accounts import services as accounts
 from regional_loket.admin import provisioning
 from regional_loket.applications import ActorRole, policies
 from regional_loket.applications.ranking import CRITERIA, TIE_BREAKS
+from regional_loket.care_requests import CareRequest, confirmations, queries
 from regional_loket.care_requests import services as requests
 from regional_loket.catalog.services import create_organiser
 from regional_loket.database import utcnow
@@ -61,7 +70,6 @@ NOT_PAGES = (
     (lambda r: r.rule in ("/metrics", "/healthz", "/readyz"), "a probe for machines"),
     (lambda r: r.endpoint == "web.logo", "an image"),
     (lambda r: r.endpoint == "admin.provisioning_progress", "JSON polled by the provisioning page's script"),
-    (lambda r: "token" in r.arguments, "a token link from a mail (single use: needs a token minted for it; not swept yet)"),
     (lambda r: r.endpoint in ("accounts.go", "accounts.handover"), "the session handover between hosts (redirects)"),
     (lambda r: r.endpoint == "web.set_language", "the language switch (a redirect the sweep itself uses)"),
     (lambda r: "logout" in r.endpoint, "logging out"),
@@ -241,6 +249,11 @@ def _plan(app, role: str, ids: dict) -> list[tuple[str, str, str | None]]:
 def test_every_get_route_is_swept_or_skipped(live_region, world):
     app = live_region["app"]
     swept = {endpoint for role in ROLE_HOST for endpoint, _, _ in _plan(app, role, world.ids[role])}
+    swept |= {visit.endpoint for visit in MAIL_VISITS}
+    # Every link a mail can carry is opened with a working token and with a broken one.
+    links = {r.endpoint for r in app.url_map.iter_rules() if "token" in r.arguments}
+    assert {v.endpoint for v in MAIL_VISITS if v.status == 200} == links
+    assert {v.endpoint for v in MAIL_VISITS if v.status != 200} == links
     unswept = sorted(r.rule for r in app.url_map.iter_rules()
                      if "GET" in r.methods and r.endpoint != "probe" and not _not_a_page(r)
                      and r.endpoint not in swept)
@@ -284,4 +297,165 @@ def test_every_page_of_every_role_has_no_axe_violations(axe_page, live_region, w
                 if language == "nl":
                     page.screenshot(path=str(SCREENSHOTS / _shot_name(role, slug, path, width)), full_page=True)
     print(f"axe sweep {role}: {len(plan)} pages, {runs} axe runs")
+    assert problems == [], "\n".join(problems)
+
+
+# --- the pages behind the links in mails ------------------------------------------------------
+
+GARBAGE = "dit-is-geen-geldige-link"  # what a link cut short by a mail program, or typed wrongly, carries
+
+
+@dataclass(frozen=True)
+class MailVisit:
+    """One click on a link from a mail. ``mint(session, secret, people, language)`` makes the
+    visit's token (and what the link needs, e.g. an open invitation) just before the click: a
+    link that acts is used up by its visit. ``shows``: what proves it is the page meant (a form
+    field, the button, the success message), not another one."""
+
+    endpoint: str
+    variant: str
+    mint: Callable
+    shows: str
+    status: int = 200
+    lands: str | None = None  # a link that acts at once sends the person on: that page, with its message
+    press: bool = False  # then press the page's one button (the confirmation link's result page)
+    signed_in: bool = False  # the invitee opens the link logged in (the login brings them back to it)
+
+
+def _account(session, people) -> User:
+    return session.get(User, people["account"])
+
+
+def _verify(session, secret, people, language):
+    user = _account(session, people)
+    user.verified_at = None  # as just registered: the link is what verifies the address
+    return tokens.make(secret, "verify", uid=str(user.id), email=user.email)
+
+
+def _reset(session, secret, people, language):
+    user = _account(session, people)
+    return tokens.make(secret, "reset", uid=str(user.id), pw=accounts.password_fingerprint(user))
+
+
+def _unlock(session, secret, people, language):
+    return tokens.make(secret, "unlock", uid=str(people["account"]))
+
+
+def _new_email(session, secret, people, language):
+    return tokens.make(secret, "email", uid=str(people["account"]), new=f"nieuw-{uuid.uuid4().hex[:8]}@example.be")
+
+
+def _invitation(role: Role, existing: bool):
+    def mint(session, secret, people, language):
+        herent = tenancy.get_tenant(session, MUNICIPALITY)
+        email = people["invitee_email"] if existing else f"genodigd-{uuid.uuid4().hex[:8]}@example.be"
+        invitation = invitations.invite(session, herent, email=email, language=language, role=role,
+                                        location_ids=[people["location_id"]], actor_id=None, now=utcnow())
+        return invitations.token_for(invitation, secret)
+    return mint
+
+
+def _confirmation(session, secret, people, language):
+    care = session.get(CareRequest, people["request_id"])
+    return confirmations.make_token(secret, care, due_at=queries.timing(session, care.id).due_at, now=clock.now())
+
+
+def _garbage(session, secret, people, language):
+    return GARBAGE
+
+
+FORM_BUTTON = "main form [type=submit]"
+MAIL_VISITS = (
+    MailVisit("accounts.verify", "valid", _verify, "main .utrecht-alert--ok", lands="accounts.login"),
+    MailVisit("accounts.reset_password", "valid", _reset, "main #password"),
+    MailVisit("accounts.unlock", "valid", _unlock, "main .utrecht-alert--ok", lands="accounts.login"),
+    MailVisit("accounts.confirm_email", "valid", _new_email, "main .utrecht-alert--ok", lands="accounts.login"),
+    MailVisit("coordinator.accept_invitation", "valid-new-account", _invitation(Role.PROVIDER_STAFF, False),
+              "main #name"),
+    MailVisit("coordinator.accept_invitation", "valid-existing-account", _invitation(Role.COORDINATOR, True),
+              "main #invitation-login"),
+    MailVisit("requests.confirm_link", "valid", _confirmation, FORM_BUTTON),
+    MailVisit("requests.confirm_link", "valid-confirmed", _confirmation, "main [role=status] h1", press=True),
+    *(MailVisit(endpoint, "invalid", _garbage, "main h1", status=400)
+      for endpoint in ("accounts.verify", "accounts.reset_password", "accounts.unlock", "accounts.confirm_email",
+                       "coordinator.accept_invitation", "requests.confirm_link")),
+    # Last: it logs the browser in.
+    MailVisit("coordinator.accept_invitation", "valid-signed-in", _invitation(Role.COORDINATOR, True), FORM_BUTTON,
+              signed_in=True),
+)
+
+
+def _mail_host(app, endpoint: str) -> str | None:
+    """The host a mail's link points at: the region's for what an account does (accounts.mail)
+    and for a request (care_requests.confirmations), the municipality's for an invitation to
+    its team (a route it alone serves)."""
+    return None if Hosts.REGION in rule_for(app, endpoint).hosts else MUNICIPALITY
+
+
+@pytest.fixture(scope="session")
+def mail_people(live_region):
+    """Whom the links are for: an account of its own (its address changes at every e-mail
+    visit), an account invited as coordinator, and a family with a submitted request to confirm."""
+    app = live_region["app"]
+    (location_id, _name), = choosable(live_region, MUNICIPALITY, 1)
+    with app.app_context():
+        session = db.session
+        account = f.make_user(session, email=f"link-{uuid.uuid4().hex[:8]}@example.be", name="Link Toegankelijk")
+        invitee = f.make_user(session, email=f"genodigde-{uuid.uuid4().hex[:8]}@example.be",
+                              name="Genodigde Toegankelijk")
+        _, family = f.make_family(session, name="Ouder Bevestiging", email=f"bevestig-{uuid.uuid4().hex[:8]}@example.be")
+        care = f.make_request(session, family, f.make_child(session, family, first_name="Cas", last_name="Bevestiging"),
+                              locations=[location_id])
+        people = {"account": account.id, "invitee_email": invitee.email, "location_id": location_id,
+                  "request_id": care.id}
+        session.commit()
+    return people
+
+
+def test_every_page_behind_a_mail_link_has_no_axe_violations(axe_page, live_region, mail_people):
+    app, page = live_region["app"], axe_page
+    secret = tokens.keys(app.config)
+    rules = {rule.endpoint: rule for rule in app.url_map.iter_rules() if "token" in rule.arguments}
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems, runs = [], 0
+    for language in LANGUAGES:
+        page.context.clear_cookies()
+        for slug in (None, MUNICIPALITY):
+            page.goto(live_region["portal"](slug) + f"/lang/{language}?next=/")
+        for visit in MAIL_VISITS:
+            slug = _mail_host(app, visit.endpoint)
+            if visit.signed_in:
+                page.context.clear_cookies()
+                _log_in(page, live_region, mail_people["invitee_email"], slug=slug, path="/")
+                page.goto(live_region["portal"](slug) + f"/lang/{language}?next=/")
+            with app.app_context():
+                token = visit.mint(db.session, secret, mail_people, language)
+                db.session.commit()
+            path = rules[visit.endpoint].build({"token": token}, append_unknown=False)[1]
+            where = f"{language} {slug or 'region'} {visit.endpoint} ({visit.variant})"
+            response = page.goto(live_region["portal"](slug) + path)
+            if visit.press:
+                with page.expect_navigation() as navigation:
+                    page.locator(FORM_BUTTON).click()
+                response = navigation.value
+            if response is None or response.status != visit.status:
+                problems.append(f"{where}: answers {response and response.status}, not {visit.status}")
+                continue
+            expected = path if visit.lands is None else next(app.url_map.iter_rules(visit.lands)).rule
+            if urlsplit(page.url).path != expected:
+                problems.append(f"{where}: at {page.url}, not {expected}")
+                continue
+            if not page.locator(visit.shows).first.is_visible():
+                problems.append(f"{where}: {visit.shows} is not shown")
+                continue
+            expect(page.locator("html")).to_have_attribute("lang", re.compile(f"^{language}"))
+            for width in WIDTHS:
+                page.set_viewport_size({"width": width, "height": 800})
+                page.wait_for_timeout(30)
+                runs += 1
+                problems += [f"{where} @ {width}px: {v}" for v in _violations(page)]
+                if language == "nl":
+                    name = f"mail--{slug or 'regio'}--{visit.endpoint.replace('.', '-')}--{visit.variant}--{width}.png"
+                    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+    print(f"axe sweep of the mail links: {len(rules)} routes, {len(MAIL_VISITS)} visits, {runs} axe runs")
     assert problems == [], "\n".join(problems)
