@@ -82,6 +82,10 @@ class ScratchDatabase:
         return self
 
     def __exit__(self, *exc) -> None:
+        if os.environ.get("BENCH_KEEP_DATABASE"):  # to look into a built region afterwards
+            self.admin.dispose()
+            print(f"kept scratch database {self.name} (BENCH_KEEP_DATABASE); drop it by hand")
+            return
         with self.admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
         self.admin.dispose()

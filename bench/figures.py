@@ -83,10 +83,12 @@ from _common import (
     with_scratch_app,
     write_json,
 )
+from sqlalchemy.dialects import postgresql
 
 from regional_loket.catalog.models import CatalogLocation
 from regional_loket.extensions import db
 from regional_loket.months import add_months, month_start, months_between
+from regional_loket.statistics import DailyFigure, monthly
 from regional_loket.tenancy.models import Tenant
 from regional_loket.vocabulary import age_groups_of_kind
 
@@ -226,6 +228,9 @@ def records(rng: random.Random, municipalities: list[Municipality], families: in
 
 
 def load_records(rows: list[tuple]) -> float:
+    """COPY, one municipality after another: the nightly snapshot writes (and rewrites) each
+    municipality's records in one job, so they lie together on the table's pages."""
+    rows = sorted(rows, key=lambda row: row[RECORD_COLUMNS.index("tenant_id")].int)
     started = time.perf_counter()
     raw = db.engine.raw_connection()
     try:
@@ -270,7 +275,9 @@ DAILY_KEYS_ON = [
     "PRIMARY KEY (day, tenant_id, location_id, month, age_group)",
     "ALTER TABLE shared.statistics_daily ADD CONSTRAINT fk_statistics_daily_tenant_id_tenants "
     "FOREIGN KEY (tenant_id) REFERENCES shared.tenants (id) ON DELETE CASCADE",
-    "CREATE INDEX ix_statistics_daily_tenant_id_day ON shared.statistics_daily (tenant_id, day)",
+    # the model's own definition (a covering index the desk reads alone)
+    str(sa.schema.CreateIndex(next(i for i in DailyFigure.__table__.indexes if i.name == "ix_statistics_daily_tenant_id_day"))
+        .compile(dialect=postgresql.dialect())),
 ]
 
 
@@ -466,6 +473,15 @@ def run(app, args) -> int:
               f"{generated:.1f} s, COPY {copied:.1f} s; statistics_daily: {daily_rows} rows in {daily_seconds:.0f} s",
               flush=True)
         vacuumed = vacuum_analyze()
+        # what the statistics-monthly job does after the night's snapshots (the loading wrote records)
+        rebuilt = time.perf_counter()
+        monthly.records_changed(db.session)
+        monthly.ensure_fresh(db.session)
+        db.session.commit()
+        rebuilt = time.perf_counter() - rebuilt
+        monthly_rows = db.session.scalar(sa.text("SELECT count(*) FROM shared.statistics_monthly"))
+        vacuumed += vacuum_analyze()
+        print(f"  statistics_monthly: {monthly_rows} rows rebuilt from the records in {rebuilt:.1f} s", flush=True)
         facts = dict(db.session.execute(sa.text("""
             SELECT 'largest_applications', count(*) FROM shared.statistics_applications WHERE tenant_id = :t
             UNION ALL SELECT 'largest_requests', count(DISTINCT request_id) FROM shared.statistics_applications

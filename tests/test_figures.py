@@ -11,12 +11,13 @@ import re
 import uuid
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from regional_loket.extensions import db
 from regional_loket.families import Family, privacy
 from regional_loket.months import add_months, month_start
-from regional_loket.statistics import dashboard
+from regional_loket.statistics import ApplicationRecord, MonthlyFigure, dashboard, monthly
 from regional_loket.statistics.dashboard import Period, Scope
 
 from . import factories as f
@@ -249,3 +250,149 @@ def test_a_year_outside_the_list_is_refused(app, counted, make_user):
     herent = counted["herent"]
     answer = _desk(app, make_user, herent).get("/beheer/cijfers/jaarrapport.xlsx?jaar=1999", base_url=host_url(herent))
     assert answer.status_code == 302
+
+
+# --- the region's monthly figures (statistics.monthly) ---------------------------------------------
+
+
+def _raw_per_municipality(period: Period) -> dict:
+    """The region's table counted straight from the records, as the page did before the
+    monthly figures: the reference they must equal."""
+    R = ApplicationRecord
+    in_period = R.request_month.between(period.since, period.until)
+    new = dict(db.session.execute(sa.select(R.tenant_id, sa.func.count(R.request_id.distinct()))
+                                  .where(in_period).group_by(R.tenant_id)).all())
+    medians = dict(db.session.execute(
+        sa.select(R.tenant_id, sa.func.percentile_cont(0.5).within_group(R.first_answer_days))
+        .where(R.first_answer_days.is_not(None), R.submitted_month.between(period.since, period.until))
+        .group_by(R.tenant_id)).all())
+    return {t: (n, medians.get(t)) for t, n in new.items()}
+
+
+def test_the_monthly_figures_follow_every_write_of_the_records(app, counted):
+    """A snapshot that changes the records makes the next reading rebuild the monthly figures:
+    the region's page never shows figures older than the records."""
+    herent = counted["herent"]
+    before = dashboard.per_municipality(db.session, THIS_MONTH)[herent.id]
+    assert not monthly.ensure_fresh(db.session)  # just built by the reading above
+    user, fam = f.make_family(db.session, name="Eva Eyskens", postcode="3020", locality="Herent")
+    child = f.make_child(db.session, fam, first_name="Eva")
+    f.make_request(db.session, fam, child, locations=[counted["h"]], actor_id=user.id, now=NOW)
+    db.session.commit()
+    assert not monthly.ensure_fresh(db.session)  # nothing recorded yet: still fresh
+    _snapshot(app, counted)
+    after = dashboard.per_municipality(db.session, THIS_MONTH)[herent.id]
+    assert (after.new, after.waiting_without_offer) == (before.new + 1, before.waiting_without_offer + 1)
+    assert dashboard.requests_per_month(db.session, Scope(), THIS_MONTH)[MONTH]["new"] == 5
+    rows = dashboard.per_municipality(db.session, THIS_MONTH)
+    assert {t: (r.new, r.median_answer_days) for t, r in rows.items()} == _raw_per_municipality(THIS_MONTH)
+
+
+def test_the_snapshot_job_has_the_monthly_figures_rebuilt_ahead_of_their_reader(app, counted):
+    from regional_loket import jobs
+    from regional_loket.statistics import jobs as statistics_jobs
+
+    queued = [job.id for job in jobs.queue(app).jobs]
+    assert statistics_jobs.MONTHLY_JOB in queued and queued.count(statistics_jobs.MONTHLY_JOB) == 1
+    assert statistics_jobs.refresh_monthly_now(app) is True
+    assert statistics_jobs.refresh_monthly_now(app) is False  # the records did not change since
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(MonthlyFigure)) > 0
+
+
+def _raw_region(period: Period, age_group: str | None) -> dict:
+    """Every column of the region's table and the matrix, counted straight from the records."""
+    R = ApplicationRecord
+    age = (R.age_group == age_group,) if age_group else ()
+    between = lambda column: column.between(period.since, period.until)  # noqa: E731
+    requests = sa.func.count(R.request_id.distinct())
+
+    def per_tenant(value, *where):
+        return dict(db.session.execute(sa.select(R.tenant_id, value).where(*where, *age).group_by(R.tenant_id)).all())
+
+    placed = (R.status == "accepted", between(R.closed_month))
+    return {
+        "new": per_tenant(requests, between(R.request_month)),
+        "placed": per_tenant(sa.func.count(), *placed),
+        "vulnerable": {t: v for t, v in per_tenant(sa.func.count().filter(R.vulnerable.is_(True)), *placed).items()},
+        "waiting": per_tenant(requests, R.request_status == "open", R.request_offered.is_(False)),
+        "median": {t: float(m) for t, m in per_tenant(sa.func.percentile_cont(0.5).within_group(R.first_answer_days),
+                                                      R.first_answer_days.is_not(None),
+                                                      between(R.submitted_month)).items()},
+        "trend_new": dict(db.session.execute(sa.select(R.request_month, requests).where(between(R.request_month), *age)
+                                             .group_by(R.request_month)).all()),
+        "trend_closed": {(m, s): n for m, s, n in db.session.execute(
+            sa.select(R.closed_month, R.request_status, requests)
+            .where(between(R.closed_month), R.request_status.in_(("placed", "withdrawn", "inactive")), *age)
+            .group_by(R.closed_month, R.request_status))},
+        "matrix": {(h, t): n for h, t, n in db.session.execute(
+            sa.select(R.home_tenant_id, R.tenant_id, requests).where(between(R.request_month))
+            .group_by(R.home_tenant_id, R.tenant_id))},
+    }
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_monthly_figures_equal_the_records_counted_directly(app, make_tenant, seed):
+    """Random records of three municipalities (several choices per request, across borders,
+    every outcome, long answer times): every figure of the region's page equals the same figure
+    counted over the records, for several periods and age groups."""
+    import random
+
+    rng = random.Random(seed)
+    tenants = [make_tenant(name=f"Gemeente {seed}-{i}").id for i in range(3)]
+    homes = [*tenants, None]
+    groups, statuses = ("baby", "peuter"), ("submitted", "waitlisted", "offered", "accepted", "rejected", "withdrawn")
+    months = [add_months(MONTH, -n) for n in range(6)]
+    records = []
+    for _ in range(rng.randint(30, 80)):
+        request_id, home, first = uuid.uuid4(), rng.choice(homes), rng.choice(months)
+        outcome = rng.choice(("open", "open", "placed", "withdrawn", "inactive"))
+        closed = rng.choice([m for m in months if m >= first]) if outcome != "open" else None
+        offered = rng.random() < 0.3
+        vulnerable = rng.random() < 0.25
+        for rank in range(rng.randint(1, 4)):
+            answered = rng.random() < 0.7
+            records.append(ApplicationRecord(
+                application_id=uuid.uuid4(), request_id=request_id, tenant_id=rng.choice(tenants),
+                location_id=uuid.uuid4(), home_tenant_id=home, rank=rank + 1, age_group=rng.choice(groups),
+                start_month=add_months(first, 3), submitted_month=first, request_month=first,
+                status=rng.choice(statuses), request_status=outcome, closed_month=closed,
+                first_answer_days=rng.choice((0, 1, 2, 3, 5, 8, 13, 60, 210)) if answered else None,
+                vulnerable=vulnerable, request_offered=offered, erased=False, recorded_on=NOW.date()))
+    db.session.add_all(records)
+    monthly.records_changed(db.session)  # as every write of records does
+    db.session.flush()
+    for period in (Period(months[-1], MONTH), Period(months[3], months[1]), THIS_MONTH):
+        for age_group in (None, "baby", "peuter"):
+            expected = _raw_region(period, age_group)
+            rows = dashboard.per_municipality(db.session, period, age_group=age_group)
+            for t in tenants:
+                row = rows.get(t)
+                assert (row.new if row else 0) == expected["new"].get(t, 0)
+                assert (row.placed if row else 0) == expected["placed"].get(t, 0)
+                assert (row.vulnerable.vulnerable if row else 0) == expected["vulnerable"].get(t, 0)
+                assert (row.waiting_without_offer if row else 0) == expected["waiting"].get(t, 0)
+                assert (row.median_answer_days if row else None) == pytest.approx(expected["median"].get(t))
+            trend = dashboard.requests_per_month(db.session, Scope(age_group=age_group), period)
+            for month in period.months:
+                assert trend[month]["new"] == expected["trend_new"].get(month, 0)
+                for outcome in ("placed", "withdrawn", "inactive"):
+                    assert trend[month][outcome] == expected["trend_closed"].get((month, outcome), 0)
+            for t in tenants:  # a desk's own trend (the whole municipality: from the monthly figures too)
+                R, scope = ApplicationRecord, Scope(tenant_id=t, age_group=age_group)
+                desk = dashboard.requests_per_month(db.session, scope, period)
+                counted = dict(db.session.execute(
+                    sa.select(R.request_month, sa.func.count(R.request_id.distinct()))
+                    .where(*scope.where(), R.request_month.between(period.since, period.until))
+                    .group_by(R.request_month)).all())
+                assert {m: c["new"] for m, c in desk.items() if c["new"]} == counted
+                closed = {(m, o): n for m, o, n in db.session.execute(
+                    sa.select(R.closed_month, R.request_status, sa.func.count(R.request_id.distinct()))
+                    .where(*scope.where(), R.closed_month.between(period.since, period.until),
+                           R.request_status.in_(("placed", "withdrawn", "inactive")))
+                    .group_by(R.closed_month, R.request_status))}
+                assert {(m, o): c[o] for m, c in desk.items() for o in ("placed", "withdrawn", "inactive")
+                        if c[o]} == closed
+            if age_group is None:
+                assert {k: v for k, v in dashboard.cross_border(db.session, period).items()
+                        if k[1] in tenants} == expected["matrix"]

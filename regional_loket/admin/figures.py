@@ -24,7 +24,9 @@ def _read():
 
 
 def _figures(chosen, names):
-    return reports.region_figures(db.session, chosen.period, names=names, age_group=chosen.scope.age_group)
+    found = reports.region_figures(db.session, chosen.period, names=names, age_group=chosen.scope.age_group)
+    db.session.commit()  # the monthly figures, if reading them rebuilt them first (statistics.monthly)
+    return found
 
 
 @bp.route("/cijfers")

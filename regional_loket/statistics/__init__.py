@@ -5,9 +5,9 @@ no domain reads this one but the retention purge (``services.record_requests``).
 
 from flask import Flask
 
-from .models import ApplicationRecord, DailyFigure
+from .models import ApplicationRecord, DailyFigure, MonthlyFigure
 
-__all__ = ["ApplicationRecord", "DailyFigure", "init_app"]
+__all__ = ["ApplicationRecord", "DailyFigure", "MonthlyFigure", "init_app"]
 
 
 

@@ -15,12 +15,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from ..applications import Status
 from ..care_requests import RequestStatus
 from ..months import add_months, month_start, months_between
+from . import monthly
 from .models import ApplicationRecord, DailyFigure
 
 # At most this many months in one period (three years: the yearly report and a trend).
@@ -72,8 +73,17 @@ class Scope:
 def requests_per_month(session: Session, scope: Scope, period: Period) -> dict[date, dict[str, int]]:
     """Per month of the period: requests new (first submitted then, over all their applications),
     and closed then as placed, withdrawn or inactive — each request once, whatever its number of
-    applications in scope. Every month of the period is present (zeros included)."""
+    applications in scope. Every month of the period is present (zeros included). The region's
+    (no municipality, no location) from the monthly figures."""
     out = {month: dict.fromkeys(REQUEST_OUTCOMES, 0) for month in period.months}
+    if scope.location_ids is None:  # the region's or a whole municipality's: the monthly figures
+        monthly.ensure_fresh(session)
+        since, until = period.since, period.until
+        for month, count in monthly.new_per_month(session, since, until, scope.tenant_id, scope.age_group).items():
+            out[month]["new"] = count
+        for month, status, count in monthly.closed_per_month(session, since, until, scope.tenant_id, scope.age_group):
+            out[month][status] = count
+        return out
     requests = func.count(R.request_id.distinct())
     for month, count in session.execute(
             select(R.request_month, requests).where(*scope.where(), R.request_month.between(period.since, period.until))
@@ -149,12 +159,10 @@ def answer_times(session: Session, scope: Scope, period: Period) -> dict[uuid.UU
     measures = (func.count(days), func.percentile_cont(0.5).within_group(days),
                 func.percentile_cont(0.9).within_group(days))
     where = (*scope.where(), days.is_not(None), R.submitted_month.between(period.since, period.until))
-    out = {location_id: AnswerTime(n, float(median), float(p90)) for location_id, n, median, p90 in
-           session.execute(select(R.location_id, *measures).where(*where).group_by(R.location_id))}
-    n, median, p90 = session.execute(select(*measures).where(*where)).one()
-    if n:
-        out[None] = AnswerTime(n, float(median), float(p90))
-    return out
+    # per location and for the whole scope (the empty grouping set: location NULL) in one scan
+    rows = session.execute(select(R.location_id, *measures).where(*where)
+                           .group_by(func.grouping_sets(tuple_(R.location_id), tuple_())))
+    return {location_id: AnswerTime(n, float(median), float(p90)) for location_id, n, median, p90 in rows if n}
 
 
 @dataclass(frozen=True)
@@ -178,8 +186,8 @@ def vulnerable_shares(session: Session, scope: Scope, period: Period) -> dict[uu
     vulnerable = func.count().filter(R.vulnerable.is_(True))
     out = {location_id: Share(v, n) for location_id, v, n in
            session.execute(select(R.location_id, vulnerable, func.count()).where(*placed).group_by(R.location_id))}
-    v, n = session.execute(select(vulnerable, func.count()).where(*placed)).one()
-    out[None] = Share(v, n)
+    # each place is at one location: the scope's share is the sum of theirs
+    out[None] = Share(sum(s.vulnerable for s in out.values()), sum(s.placed for s in out.values()))
     return out
 
 
@@ -214,11 +222,8 @@ def flows(session: Session, tenant_id: uuid.UUID, period: Period) -> Flows:
 def cross_border(session: Session, period: Period) -> dict[tuple[uuid.UUID | None, uuid.UUID], int]:
     """The region's matrix: requests first submitted in the period per (home municipality,
     municipality asked); a request asking two municipalities counts once in each cell."""
-    rows = session.execute(
-        select(R.home_tenant_id, R.tenant_id, func.count(R.request_id.distinct()))
-        .where(R.request_month.between(period.since, period.until))
-        .group_by(R.home_tenant_id, R.tenant_id))
-    return {(home, there): count for home, there, count in rows}
+    monthly.ensure_fresh(session)
+    return monthly.cross_border(session, period.since, period.until)
 
 
 @dataclass(frozen=True)
@@ -233,34 +238,19 @@ class MunicipalityRow:
 
 def per_municipality(session: Session, period: Period, *, age_group: str | None = None
                      ) -> dict[uuid.UUID, MunicipalityRow]:
-    """The region's figures side by side: one grouped statement per measure, not one per
-    municipality (a request asking two municipalities counts in both)."""
-    scope = Scope(age_group=age_group)
-    new = dict(session.execute(select(R.tenant_id, func.count(R.request_id.distinct()))
-                               .where(*scope.where(), R.request_month.between(period.since, period.until))
-                               .group_by(R.tenant_id)).all())
-    # places taken at the municipality's own locations (where the child was placed)
-    placed = dict(session.execute(select(R.tenant_id, func.count())
-                                  .where(*scope.where(), R.status == Status.ACCEPTED,
-                                         R.closed_month.between(period.since, period.until))
-                                  .group_by(R.tenant_id)).all())
-    waiting = dict(session.execute(
-        select(R.tenant_id, func.count(R.request_id.distinct()))
-        .where(*scope.where(), R.request_status == RequestStatus.OPEN, R.request_offered.is_(False))
-        .group_by(R.tenant_id)).all())
-    days = R.first_answer_days
-    medians = dict(session.execute(
-        select(R.tenant_id, func.percentile_cont(0.5).within_group(days))
-        .where(*scope.where(), days.is_not(None), R.submitted_month.between(period.since, period.until))
-        .group_by(R.tenant_id)).all())
-    shares = {tenant_id: Share(v, n) for tenant_id, v, n in session.execute(
-        select(R.tenant_id, func.count().filter(R.vulnerable.is_(True)), func.count())
-        .where(*scope.where(), R.status == Status.ACCEPTED, R.closed_month.between(period.since, period.until))
-        .group_by(R.tenant_id))}
-    tenants = set(new) | set(placed) | set(waiting) | set(medians) | set(shares)
-    return {t: MunicipalityRow(t, new.get(t, 0), placed.get(t, 0), waiting.get(t, 0),
-                               float(medians[t]) if medians.get(t) is not None else None,
-                               shares.get(t, Share(0, 0))) for t in tenants}
+    """The region's figures side by side, from the monthly figures (a request asking two
+    municipalities counts in both; places where the child was placed)."""
+    monthly.ensure_fresh(session)
+    since, until = period.since, period.until
+    new = monthly.new_per_municipality(session, since, until, age_group)
+    placed = monthly.placed_per_municipality(session, since, until, age_group)
+    waiting = monthly.waiting_per_municipality(session, age_group)
+    medians = monthly.median_answer_per_municipality(session, since, until, age_group)
+    rows = {}
+    for t in set(new) | set(placed) | set(waiting) | set(medians):
+        places, vulnerable = placed.get(t, (0, 0))
+        rows[t] = MunicipalityRow(t, new.get(t, 0), places, waiting.get(t, 0), medians.get(t), Share(vulnerable, places))
+    return rows
 
 
 def placements_per_location(session: Session, scope: Scope, period: Period

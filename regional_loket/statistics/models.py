@@ -10,7 +10,18 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, SmallInteger, String, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import SHARED_SCHEMA
@@ -30,6 +41,8 @@ class ApplicationRecord(db.Model):
         Index("ix_statistics_applications_request_month", "request_month"),
         # a municipality's residents, wherever they asked (the desk's cross-border flows)
         Index("ix_statistics_applications_home_tenant_id_submitted_month", "home_tenant_id", "submitted_month"),
+        # the day a municipality's figures were last brought up to date (the desk's page says it)
+        Index("ix_statistics_applications_tenant_id_recorded_on", "tenant_id", "recorded_on"),
         {"schema": SHARED_SCHEMA},
     )
 
@@ -73,7 +86,10 @@ class DailyFigure(db.Model):
 
     __tablename__ = "statistics_daily"
     __table_args__ = (
-        Index("ix_statistics_daily_tenant_id_day", "tenant_id", "day"),
+        # The desk's demand against free places on the latest day, read from the index alone
+        # (a big municipality has ~15,000 rows a day, scattered over the table's pages).
+        Index("ix_statistics_daily_tenant_id_day", "tenant_id", "day", "month", "age_group",
+              postgresql_include=["location_id", "waiting", "offered", "free_places"]),
         {"schema": SHARED_SCHEMA},
     )
 
@@ -90,3 +106,45 @@ class DailyFigure(db.Model):
     # Of ``waiting``: families from another municipality, and from a priority group.
     waiting_from_elsewhere: Mapped[int] = mapped_column(Integer, default=0)
     waiting_vulnerable: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MonthlyFigure(db.Model):
+    """What the region's dashboard adds up, derived from the records (``monthly.refresh``):
+    counts per municipality, month and age group, so the region's page reads a few thousand
+    rows instead of grouping every record of the region per request (bench/figures.py).
+
+    ``measure`` says what a row counts (``monthly.MEASURES``). ``tenant_id`` None: the whole
+    region, each request once; ``age_group`` None: every age group, each request once;
+    ``home_tenant_id`` is where the families live (None: outside the region) on ``new`` rows of
+    a municipality; ``status`` a closed request's outcome; ``days`` a value of the answer-time
+    histogram. Nothing here is edited: the whole table is rebuilt when the records changed."""
+
+    __tablename__ = "statistics_monthly"
+    __table_args__ = (
+        Index("ix_statistics_monthly_measure_month", "measure", "month"),
+        {"schema": SHARED_SCHEMA},
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(12))
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    home_tenant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    month: Mapped[date | None] = mapped_column(Date)
+    age_group: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str | None] = mapped_column(String(12))
+    days: Mapped[int | None] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    vulnerable: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatisticsState(db.Model):
+    """One row: how often the records were written (``records``, raised in the same
+    transaction as every write) and from which of those writes ``statistics_monthly`` was
+    built (``monthly``). Different: the monthly figures are rebuilt before they are read."""
+
+    __tablename__ = "statistics_state"
+    __table_args__ = {"schema": SHARED_SCHEMA}
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=1)
+    records: Mapped[int] = mapped_column(BigInteger, default=0)
+    monthly: Mapped[int] = mapped_column(BigInteger, default=-1)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
-from flask_babel import format_date, format_decimal, format_percent, ngettext
+from babel import numbers
+from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -46,11 +48,18 @@ def _month(value: date) -> str:
 
 
 def _days(value: float | None) -> str:
-    return "—" if value is None else format_decimal(round(value, 1))
+    return "—" if value is None else _formatted(round(value, 1), str(get_locale()), percent=False)
 
 
 def _share(value: float | None) -> str:
-    return "—" if value is None else format_percent(value)
+    return "—" if value is None else _formatted(value, str(get_locale()), percent=True)
+
+
+@lru_cache(maxsize=4096)
+def _formatted(value: float, locale: str, *, percent: bool) -> str:
+    """Babel's formatting, once per value and language: a region's page writes hundreds of
+    medians and shares, most of them alike (whole and half days, a few percentages)."""
+    return (numbers.format_percent if percent else numbers.format_decimal)(value, locale=locale)
 
 
 def _bucket_label(low, high, *, unit_first: bool) -> str:
@@ -206,19 +215,26 @@ def matrix_figure(session: Session, period: Period, names: dict) -> Figure:
     cells = dashboard.cross_border(session, period)
     outside = _("buiten de regio")
     header = [_("Woont in"), _("Vraagt in"), _("Aanvragen")]
-    rows = sorted(([names.get(home, outside) if home else outside, names.get(there, "?"), n]
-                   for (home, there), n in cells.items()), key=lambda r: (-r[2], r[0], r[1]))
-    crossing = sum(n for (home, there), n in cells.items() if home != there)
+    # Thousands of pairs in a big region: each municipality's name and volume looked up by a
+    # small number, not by its UUID (hashed in Python) in every loop below.
+    number = {tenant_id: index for index, tenant_id in enumerate({t for pair in cells for t in pair})}
+    label = [outside if t is None else names.get(t, "?") for t in number]
+    pairs = [(number[home], number[there], n) for (home, there), n in cells.items()]
+    rows = sorted(([label[home], label[there], n] for home, there, n in pairs), key=lambda r: (-r[2], r[0], r[1]))
+    crossing = sum(n for home, there, n in pairs if home != there)
     summary = ngettext("%(num)s aanvraag over een gemeentegrens.", "%(num)s aanvragen over een gemeentegrens.",
                        crossing)
-    volume: dict = {}
-    for (home, there), n in cells.items():
-        volume[home] = volume.get(home, 0) + n
-        volume[there] = volume.get(there, 0) + n
-    shown = sorted((t for t in volume if t is not None and t in names), key=lambda t: -volume[t])[:MATRIX_MUNICIPALITIES]
-    shown.sort(key=lambda t: names[t])
-    chart = heatmap("chart-matrix", _("Van welke gemeente naar welke"), summary, [names[t] for t in shown],
-                    [names[t] for t in shown], [[cells.get((a, b), 0) for b in shown] for a in shown]) if shown else None
+    volume = [0] * len(number)
+    for home, there, n in pairs:
+        volume[home] += n
+        volume[there] += n
+    tenant_of = list(number)
+    shown = sorted((i for i, t in enumerate(tenant_of) if t is not None and t in names),
+                   key=lambda i: (-volume[i], label[i]))
+    shown = sorted(shown[:MATRIX_MUNICIPALITIES], key=lambda i: label[i])
+    grid = {(home, there): n for home, there, n in pairs if home in shown and there in shown}
+    chart = heatmap("chart-matrix", _("Van welke gemeente naar welke"), summary, [label[i] for i in shown],
+                    [label[i] for i in shown], [[grid.get((a, b), 0) for b in shown] for a in shown]) if shown else None
     return Figure("stromen", _("Van welke gemeente naar welke"), summary, header, rows, chart, SHOWN_ROWS)
 
 

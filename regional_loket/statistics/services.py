@@ -23,6 +23,7 @@ from ..catalog import Availability, Location
 from ..families import Child, Family
 from ..months import month_start
 from ..tenancy import Tenant, tenant_scope
+from . import monthly
 from .models import ApplicationRecord, DailyFigure
 
 # A provider's first answer: the application leaves "awaiting an answer" by the provider's
@@ -95,7 +96,10 @@ def _record_values(application: Application, tenant_id: uuid.UUID, care: CareReq
 
 
 def _upsert(session: Session, values: list[dict]) -> None:
-    """Insert or refresh records; a record whose request was erased is never overwritten."""
+    """Insert or refresh records; a record whose request was erased is never overwritten. The
+    region's monthly figures are out of date from this transaction's commit on."""
+    if values:
+        monthly.records_changed(session)
     for chunk in _chunks(values):
         statement = insert(ApplicationRecord).values(chunk)
         columns = {name: statement.excluded[name] for name in chunk[0] if name != "application_id"}
