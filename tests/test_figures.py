@@ -22,10 +22,10 @@ from regional_loket.statistics.dashboard import Period, Scope
 
 from . import factories as f
 from .conftest import hand_over, host_url, login
-from .test_statistics_snapshot import NOW, _snapshot
+from .test_statistics_snapshot import NOW, TODAY, _snapshot
 from .test_statistics_snapshot import region as region  # noqa: F401 — the fixture, reused
 
-MONTH = month_start(NOW.date())
+MONTH = month_start(TODAY)
 THIS_MONTH = Period(MONTH, MONTH)
 
 
@@ -68,10 +68,10 @@ def test_the_desks_numbers_equal_those_counted_by_hand(app, counted):
         MONTH: {"new": 3, "placed": 1, "withdrawn": 0, "inactive": 0}}
     # Bart (waitlisted) and Chloé (unanswered) wait without any offer; both started this month
     # and want to start in three months
-    waiting = dashboard.waiting_without_offer(db.session, scope, NOW.date())
+    waiting = dashboard.waiting_without_offer(db.session, scope, TODAY)
     assert sorted(waiting) == [(0, 3), (0, 3)]
     assert dashboard.unmet_demand(waiting) == [[0, 0, 2, 0], [0] * 4, [0] * 4, [0] * 4]
-    day = dashboard.latest_day(db.session, herent.id, NOW.date())
+    day = dashboard.latest_day(db.session, herent.id, TODAY)
     assert dashboard.demand_and_supply(db.session, scope, day, from_month=MONTH) == {(f.START, "baby"): (2, 2)}
     answers = dashboard.answer_times(db.session, scope, THIS_MONTH)
     assert {k: (v.answered, v.median, v.p90) for k, v in answers.items()} == {h: (1, 3.0, 3.0), None: (1, 3.0, 3.0)}
@@ -358,7 +358,7 @@ def test_the_monthly_figures_equal_the_records_counted_directly(app, make_tenant
                 start_month=add_months(first, 3), submitted_month=first, request_month=first,
                 status=rng.choice(statuses), request_status=outcome, closed_month=closed,
                 first_answer_days=rng.choice((0, 1, 2, 3, 5, 8, 13, 60, 210)) if answered else None,
-                vulnerable=vulnerable, request_offered=offered, erased=False, recorded_on=NOW.date()))
+                vulnerable=vulnerable, request_offered=offered, erased=False, recorded_on=TODAY))
     db.session.add_all(records)
     monthly.records_changed(db.session)  # as every write of records does
     db.session.flush()

@@ -5,6 +5,7 @@ figures survive the retention purge."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +25,8 @@ from regional_loket.tenancy.models import Postcode
 from . import factories as f
 
 NOW = utcnow()
+# The region's day and month of NOW (from 23:00 or 22:00 UTC on, Brussels is a day ahead).
+TODAY = NOW.astimezone(ZoneInfo("Europe/Brussels")).date()
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +102,7 @@ def test_the_snapshot_equals_the_figures_counted_by_hand(app, region):
     assert figures.latest_day(db.session, tenant_id=herent.id) == today
     assert [r.waiting for r in figures.daily(db.session, day=today, tenant_id=leuven.id)] == [0]
 
-    month = month_start(NOW.date())
+    month = month_start(TODAY)
     # Requests, not applications: Ann's two choices are one request.
     assert figures.requests_per_month(db.session, since=month, until=month) == {
         month: {"new": 4, "placed": 1, "withdrawn": 1}}
@@ -145,7 +148,7 @@ def test_running_the_same_day_again_replaces_its_rows(app, region, make_location
 
 def test_the_figures_survive_the_retention_purge(app, region):
     _snapshot(app, region)
-    month = month_start(NOW.date())
+    month = month_start(TODAY)
     before = (figures.requests_per_month(db.session, since=month, until=month),
               figures.cross_border(db.session, since=month, until=month),
               figures.answer_times(db.session, tenant_id=region["leuven"].id, since=month, until=month))

@@ -47,12 +47,13 @@ def _month(value: date) -> str:
     return format_date(value, "MMM yyyy")
 
 
-def _days(value: float | None) -> str:
-    return "—" if value is None else _formatted(round(value, 1), str(get_locale()), percent=False)
+def _days(value: float | None, locale: str | None = None) -> str:
+    """Days in the reader's notation (``locale``: pass it in loops, it is read once per figure)."""
+    return "—" if value is None else _formatted(round(value, 1), locale or str(get_locale()), percent=False)
 
 
-def _share(value: float | None) -> str:
-    return "—" if value is None else _formatted(value, str(get_locale()), percent=True)
+def _share(value: float | None, locale: str | None = None) -> str:
+    return "—" if value is None else _formatted(value, locale or str(get_locale()), percent=True)
 
 
 @lru_cache(maxsize=4096)
@@ -118,7 +119,8 @@ def answers_figure(session: Session, scope: Scope, period: Period, names: dict, 
     header = [_("Locatie"), _("Beantwoord"), _("Mediaan (dagen)"), _("90e percentiel (dagen)")]
     # busiest first, then by name: what a page cut short keeps
     ordered = sorted((k for k in times if k is not None), key=lambda k: (-times[k].answered, names.get(k, "")))
-    rows = [[names.get(k, _("andere locatie")), times[k].answered, _days(times[k].median), _days(times[k].p90)]
+    other, locale = _("andere locatie"), str(get_locale())
+    rows = [[names.get(k, other), times[k].answered, _days(times[k].median, locale), _days(times[k].p90, locale)]
             for k in ordered]
     charted = ordered[:CHART_LOCATIONS]
     whole = times.get(None)
@@ -126,7 +128,7 @@ def answers_figure(session: Session, scope: Scope, period: Period, names: dict, 
                  median=_days(whole.median), p90=_days(whole.p90)) if whole else _("Nog geen antwoorden in deze periode."))
     reference = (response_days, _("doel: %(n)s dagen", n=response_days)) if response_days else None
     chart = bar_chart("chart-answers", _("Dagen tot een eerste antwoord"), summary,
-                      [names.get(k, _("andere locatie")) for k in charted],
+                      [names.get(k, other) for k in charted],
                       [(_("Mediaan"), [round(times[k].median, 1) for k in charted]),
                        (_("90e percentiel"), [round(times[k].p90, 1) for k in charted])],
                       reference=reference) if rows else None
@@ -139,7 +141,8 @@ def vulnerable_figure(session: Session, scope: Scope, period: Period, names: dic
     shares = dashboard.vulnerable_shares(session, scope, period)
     header = [_("Locatie"), _("Plaatsen"), _("Kwetsbare gezinnen"), _("Aandeel")]
     ordered = sorted((k for k in shares if k is not None), key=lambda k: (-shares[k].placed, names.get(k, "")))
-    rows = [[names.get(k, _("andere locatie")), shares[k].placed, shares[k].vulnerable, _share(shares[k].ratio)]
+    other, locale = _("andere locatie"), str(get_locale())
+    rows = [[names.get(k, other), shares[k].placed, shares[k].vulnerable, _share(shares[k].ratio, locale)]
             for k in ordered]
     charted = ordered[:CHART_LOCATIONS]
     whole = shares[None]
@@ -147,7 +150,7 @@ def vulnerable_figure(session: Session, scope: Scope, period: Period, names: dic
                  v=whole.vulnerable, n=whole.placed, share=_share(whole.ratio), norm=_share(VULNERABLE_NORM))
                if whole.placed else _("Nog geen plaatsen in deze periode."))
     chart = bar_chart("chart-vulnerable", _("Aandeel kinderen uit kwetsbare gezinnen"), summary,
-                      [names.get(k, _("andere locatie")) for k in charted],
+                      [names.get(k, other) for k in charted],
                       [(_("Aandeel (%)"), [round(100 * (shares[k].ratio or 0)) for k in charted])],
                       reference=(100 * VULNERABLE_NORM, _("norm 20 %"))) if rows else None
     rows.insert(0, [_("Alle locaties"), whole.placed, whole.vulnerable, _share(whole.ratio)])  # first: never cut
@@ -159,7 +162,8 @@ def flows_figure(session: Session, tenant_id: uuid.UUID, period: Period, municip
     header = [_("Stroom"), _("Aanvragen")]
     rows = [[_("Inwoners die elders vragen"), found.residents_elsewhere],
             [_("Gezinnen van elders die hier vragen"), found.from_elsewhere]]
-    rows += [[_("Inwoners geplaatst in %(name)s", name=municipalities.get(t, _("andere gemeente"))), n]
+    elsewhere = _("andere gemeente")
+    rows += [[_("Inwoners geplaatst in %(name)s", name=municipalities.get(t, elsewhere)), n]
              for t, n in sorted(found.residents_placed.items(), key=lambda item: -item[1])]
     summary = _("%(out)s aanvragen van inwoners elders, %(in)s van gezinnen van elders hier.",
                 out=found.residents_elsewhere, **{"in": found.from_elsewhere})
@@ -196,11 +200,11 @@ def municipalities_figure(session: Session, period: Period, names: dict, age_gro
     header = [_("Gemeente"), _("Nieuwe aanvragen"), _("Plaatsingen"), _("Wachtend zonder aanbod"),
               _("Mediaan eerste antwoord (dagen)"), _("Aandeel kwetsbare gezinnen")]
     empty = dashboard.MunicipalityRow(None, 0, 0, 0, None, dashboard.Share(0, 0))
-    rows = []
+    locale, rows = str(get_locale()), []
     for tenant_id in sorted(names, key=lambda t: names[t]):
         found = rows_by.get(tenant_id, empty)
         rows.append([names[tenant_id], found.new, found.placed, found.waiting_without_offer,
-                     _days(found.median_answer_days), _share(found.vulnerable.ratio)])
+                     _days(found.median_answer_days, locale), _share(found.vulnerable.ratio, locale)])
     new, placed = sum(r[1] for r in rows), sum(r[2] for r in rows)
     summary = _("%(new)s nieuwe aanvragen en %(placed)s plaatsingen in %(n)s gemeenten.", new=new, placed=placed,
                 n=len(rows))
@@ -250,9 +254,10 @@ def yearly_report(session: Session, scope: Scope, year: int, *, today: date, loc
     """The workbook a desk hands in to the Flemish agency: one sheet per table."""
     period = Period(date(year, 1, 1), date(year, 12, 1))
     placements = dashboard.placements_per_location(session, scope, period)
+    other = _("andere locatie")
     per_location = Figure("locaties", _("Per locatie en leeftijdsgroep"), "",
                           [_("Locatie"), _("Leeftijdsgroep"), _("Aanvragen"), _("Plaatsingen")],
-                          [[location_names.get(loc, _("andere locatie")), age_group_label(group), s, a]
+                          [[location_names.get(loc, other), age_group_label(group), s, a]
                            for (loc, group), (s, a) in sorted(placements.items(),
                                                               key=lambda i: (location_names.get(i[0][0], ""), i[0][1]))])
     unmet, _waiting = unmet_figure(session, scope, today)
