@@ -205,10 +205,10 @@ def _upgrade_outcome(engine: Engine | None, outcome: TenantOutcome, location) ->
 def _make_durable(engine: Engine) -> None:
     """Wait until every tenant's commit is on disk.
 
-    Each tenant's transaction commits without waiting for its WAL to be flushed (a third of
-    the time of an additive migration at 1,000 tenants went to those waits); the work stays
-    atomic per tenant, and a crash could only lose the last few commits, which leave those
-    tenants at their old version for the next run. This commit takes a transaction id, so
+    Each tenant's transaction commits without waiting for its WAL to be flushed (an
+    ``ALTER TABLE … ADD COLUMN`` and its commit took 6.0 ms with the wait, 3.6 ms without, on
+    the 2-core test machine); the work stays atomic per tenant, and a crash could only lose
+    the last few commits, which leave those tenants at their old version for the next run. This commit takes a transaction id, so
     it writes a commit record and, synchronous, waits until the WAL up to it (every tenant's
     commit before it) is flushed: when ``migrate_all`` returns, the whole run is durable."""
     with engine.begin() as connection:  # the server's own synchronous_commit, whatever it is
