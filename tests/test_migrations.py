@@ -141,3 +141,129 @@ def test_tenant_created_from_head_equals_one_migrated_from_base(app, make_tenant
         return columns, indexes, constraints
 
     assert shape(tenant.schema) == shape("gem_frombase")
+
+
+def _full_shape(connection, schema):
+    """Everything a schema's tables are: columns with types and defaults, index definitions,
+    constraint definitions (checks, keys, foreign keys and what they point at)."""
+    columns = connection.execute(sa.text(
+        "SELECT table_name, column_name, ordinal_position, data_type, character_maximum_length, "
+        "numeric_precision, numeric_scale, udt_name, is_nullable, column_default, is_identity "
+        "FROM information_schema.columns WHERE table_schema = :s ORDER BY 1, 3"), {"s": schema}).all()
+    indexes = connection.execute(sa.text(
+        "SELECT tablename, indexname, replace(indexdef, :s, 'X') FROM pg_indexes "
+        "WHERE schemaname = :s ORDER BY 1, 2"), {"s": schema}).all()
+    constraints = connection.execute(sa.text(
+        "SELECT conrelid::regclass::text LIKE :s || '.%' , conname, contype, "
+        "replace(pg_get_constraintdef(c.oid), :s, 'X') "
+        "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+        "WHERE n.nspname = :s ORDER BY 2"), {"s": schema}).all()
+    tables = connection.execute(sa.text(
+        "SELECT relname, relkind, relpersistence, reltoastrelid <> 0 FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :s ORDER BY 1"), {"s": schema}).all()
+    return columns, indexes, constraints, tables
+
+
+def test_a_schema_from_the_ddl_template_equals_one_from_create_all(app, make_tenant):
+    """create_schema sends the DDL rendered once per process; ``create_all`` under the
+    translate map (what it replaced) builds exactly the same tables, and the version table is
+    Alembic's own."""
+    from alembic.runtime.migration import MigrationContext
+
+    from regional_loket.tenancy import services
+    from regional_loket.tenancy.binding import tenant_scope
+
+    tenant = make_tenant()
+    connection = db.session.connection()
+    connection.exec_driver_sql('CREATE SCHEMA "gem_createall"')
+
+    class Stand:  # tenant_scope needs only the schema
+        schema = "gem_createall"
+
+    with tenant_scope(db.session, Stand()):
+        db.metadata.create_all(db.session.connection(), tables=services.tenant_tables())
+    MigrationContext.configure(connection, opts={"version_table_schema": "gem_createall"}).stamp(
+        migrate.script_directory(migrate.TENANT_TRACK), "heads")
+
+    assert _full_shape(connection, tenant.schema) == _full_shape(connection, "gem_createall")
+    assert migrate.read_versions(connection, [tenant.schema, "gem_createall"]) == {
+        tenant.schema: migrate.head(), "gem_createall": migrate.head()}
+
+
+def test_creating_a_tenant_schema_takes_two_round_trips(app):
+    """The DDL goes as one batch and the version stamp as another, however many tables and
+    indexes the tenant has (each used to be its own round trip, plus a catalog check)."""
+    from regional_loket.tenancy import services
+    from regional_loket.tenancy.models import Tenant, TenantStatus
+
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    tenant = Tenant(slug="roundtrips", subdomain="roundtrips", name="R", nis_code="98765",
+                    status=TenantStatus.ACTIVE, colour="#1d4f91", desk={}, settings_data={})
+    db.session.add(tenant)
+    db.session.flush()
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        services.create_schema(db.session, tenant)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert len(statements) == 2
+    assert statements[0].startswith('CREATE SCHEMA "gem_roundtrips"')
+    assert statements[0].count("CREATE TABLE") == len(services.tenant_tables())
+    assert "__tenant_template__" not in statements[0]
+    assert "alembic_version" in statements[1]
+    assert migrate.read_versions(db.session.connection(), ["gem_roundtrips"]) == {"gem_roundtrips": migrate.head()}
+
+
+def test_migrating_reads_no_version_and_no_catalog_per_tenant(committed, extra_track):
+    """Versions are read once for all; each tenant's transaction then locks its version row,
+    applies the migration and moves the version: no catalog lookup, no second read."""
+    app, slugs = committed(3)
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            report = migrate.migrate_all(db.engine, report=lambda _: None, tenant_location=extra_track)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert all(o.applied == ["tenant_9999"] for o in _ours(report, slugs).values())
+    catalog = [s for s in statements if "pg_class" in s or "information_schema" in s]
+    assert len(catalog) == 2  # shared's version table (Alembic), every tenant's (read_versions)
+    for slug in slugs:
+        mine = [s for s in statements if f"gem_{slug}" in s]
+        reads = [s for s in mine if s.lstrip().upper().startswith("SELECT")
+                 and "FOR UPDATE" not in s and "UNION ALL" not in s]
+        assert reads == []
+        locks = [s for s in mine if "FOR UPDATE" in s]
+        assert len(locks) == 1 and "synchronous_commit" in locks[0]
+    # Tenants commit without waiting for the disk; one synchronous commit at the end does.
+    assert statements[-1] == "SELECT txid_current()"
+
+
+def test_versions_are_read_a_bounded_number_of_tenants_per_transaction(committed, monkeypatch):
+    """Reading a version locks its table until the transaction ends; migrate_all reads them in
+    transactions of VERSIONS_PER_TRANSACTION tenants, so 1,000 tenants never hold 2,000 locks."""
+    app, slugs = committed(3)
+    monkeypatch.setattr(migrate, "VERSIONS_PER_TRANSACTION", 2)
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            report = migrate.migrate_all(db.engine, report=lambda _: None)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+    ours = _ours(report, slugs)
+    assert all(o.before == migrate.head() and not o.applied for o in ours.values())
+    unions = [s for s in statements if "alembic_version" in s and "AS schema" in s]
+    assert len(unions) >= 2 and all(s.count("AS schema") <= 2 for s in unions)

@@ -1,9 +1,9 @@
 """The two Alembic tracks: ``migrations/shared`` (regional tables, version table in ``shared``)
 and ``migrations/tenant`` (one version table inside every tenant schema).
 
-Migrating every tenant reads all tenant versions in one query and only touches the tenants
-that are behind, so a deploy with nothing to apply costs one round trip, however many
-municipalities the region has. Never called at application start-up.
+Migrating every tenant reads all tenant versions in one query per 250 tenants and only touches
+the tenants that are behind, so a deploy with nothing to apply costs a few round trips, however
+many municipalities the region has. Never called at application start-up.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ MIGRATIONS = resource_path("migrations")
 SHARED_TRACK = MIGRATIONS / "shared"
 TENANT_TRACK = MIGRATIONS / "tenant"
 VERSION_TABLE = "alembic_version"
+VERSIONS_PER_TRANSACTION = 250  # migrate_all's version reads: bounded locks, few round trips
 
 
 @cache
@@ -72,17 +73,19 @@ def _run(connection: Connection, script: ScriptDirectory, schema: str, destinati
     def steps(heads, _context):
         return script._upgrade_revs(destination, heads)
 
-    context_class = MigrationContext if current is _UNKNOWN else _KnownVersion
-    context = context_class.configure(
-        connection,
-        opts={
-            "script": script,
-            "fn": steps,
-            "version_table_schema": schema,
-            "on_version_apply": [lambda step, **_: applied.append(step.up_revision_id)],
-        },
-    )
-    if current is not _UNKNOWN:
+    opts = {
+        "script": script,
+        "fn": steps,
+        "version_table_schema": schema,
+        "on_version_apply": [lambda step, **_: applied.append(step.up_revision_id)],
+    }
+    if current is _UNKNOWN:
+        context = MigrationContext.configure(connection, opts=opts)
+    else:
+        # Built directly: ``MigrationContext.configure`` always returns a plain
+        # MigrationContext, whatever class it is called on, so the subclass would be ignored
+        # and every tenant would pay the catalog lookup and version read again.
+        context = _KnownVersion(connection.dialect, connection, opts)
         context.known = (current,) if current else ()
     with Operations.context(context):
         context.run_migrations()
@@ -109,9 +112,17 @@ def upgrade_tenant(connection: Connection, schema: str, location: str | Path = T
 
 
 def stamp_tenant(connection: Connection, schema: str, location: str | Path = TENANT_TRACK) -> None:
-    """Record that ``schema`` (built from the models) stands at head."""
-    context = MigrationContext.configure(connection, opts={"version_table_schema": schema})
-    context.stamp(script_directory(location), "heads")
+    """Record that the new ``schema`` (built from the models) stands at head: its version
+    table as Alembic makes it (same name, column and key), written in one round trip instead
+    of Alembic's catalog lookup, create and insert."""
+    quoted, revision = quote_schema(schema), head(location)
+    if "'" in revision:
+        raise ValueError(f"unexpected revision id {revision!r}")
+    connection.execution_options(no_parameters=True).exec_driver_sql(
+        f"CREATE TABLE {quoted}.{VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
+        f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num));\n"
+        f"INSERT INTO {quoted}.{VERSION_TABLE} (version_num) VALUES ('{revision}')"  # noqa: S608  # nosec B608: quoted schema, revision id from our own track
+    )
 
 
 def read_versions(connection: Connection, schemas: Iterable[str]) -> dict[str, str | None]:
@@ -173,10 +184,16 @@ def _upgrade_outcome(engine: Engine | None, outcome: TenantOutcome, location) ->
     try:
         with (engine or _worker_engine).begin() as connection:
             # Lock the version row first: the version read at the start is still the truth, or
-            # another migrate run got here first and this one sees its result.
-            current = connection.execute(text(
-                f"SELECT version_num FROM {quote_schema(outcome.schema)}.{VERSION_TABLE} FOR UPDATE"  # noqa: S608  # nosec B608: a quoted schema name from a validated slug
-            )).scalar() if outcome.before is not None else None
+            # another migrate run got here first and this one sees its result. In the same
+            # round trip: this commit need not wait for the disk (see ``_make_durable``).
+            if outcome.before is not None:
+                current = connection.execute(text(
+                    f"SELECT version_num, set_config('synchronous_commit', 'off', true) "  # noqa: S608  # nosec B608: a quoted schema name from a validated slug
+                    f"FROM {quote_schema(outcome.schema)}.{VERSION_TABLE} FOR UPDATE"
+                )).scalar()
+            else:
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO off")
+                current = None
             outcome.applied = upgrade_tenant(connection, outcome.schema, location, current=current)
     except Exception as exc:  # noqa: BLE001 — one tenant's failure must not stop the others
         outcome.applied = []
@@ -185,10 +202,33 @@ def _upgrade_outcome(engine: Engine | None, outcome: TenantOutcome, location) ->
     return outcome
 
 
-def _replace(outcomes: list[TenantOutcome], outcome: TenantOutcome) -> None:
-    for index, existing in enumerate(outcomes):
-        if existing.schema == outcome.schema:
-            outcomes[index] = outcome
+def _make_durable(engine: Engine) -> None:
+    """Wait until every tenant's commit is on disk.
+
+    Each tenant's transaction commits without waiting for its WAL to be flushed (an
+    ``ALTER TABLE … ADD COLUMN`` and its commit took 6.0 ms with the wait, 3.6 ms without, on
+    the 2-core test machine); the work stays atomic per tenant, and a crash could only lose
+    the last few commits, which leave those tenants at their old version for the next run. This commit takes a transaction id, so
+    it writes a commit record and, synchronous, waits until the WAL up to it (every tenant's
+    commit before it) is flushed: when ``migrate_all`` returns, the whole run is durable."""
+    with engine.begin() as connection:  # the server's own synchronous_commit, whatever it is
+        connection.exec_driver_sql("SELECT txid_current()")
+
+
+def _upgrade_batch(outcomes: list[TenantOutcome], location) -> list[TenantOutcome]:
+    """Runs in a worker: several tenants, one after the other, on the worker's connection."""
+    return [_upgrade_outcome(None, outcome, location) for outcome in outcomes]
+
+
+# Tenants per task handed to a worker: one task per tenant cost the parent a wake-up, a
+# pickle and a queue round trip each (1,000 at 1,000 tenants) on the CPUs the workers need;
+# bounded, so progress still moves and the workers finish at about the same time.
+MAX_BATCH = 25
+
+
+def _batches(pending: list[TenantOutcome], workers: int) -> list[list[TenantOutcome]]:
+    size = max(1, min(MAX_BATCH, len(pending) // (workers * 4)))
+    return [pending[start:start + size] for start in range(0, len(pending), size)]
 
 
 @dataclass
@@ -224,7 +264,14 @@ def migrate_all(
             text(f"SELECT slug FROM {SHARED_SCHEMA}.tenants ORDER BY slug")  # noqa: S608  # nosec B608: the schema name is a constant
         ).scalars().all()
         schemas = {slug: SCHEMA_PREFIX + slug.replace("-", "_") for slug in tenants}
-        versions = read_versions(connection, schemas.values())
+        versions: dict[str, str | None] = {}
+        names = list(schemas.values())
+        for start in range(0, len(names), VERSIONS_PER_TRANSACTION):
+            versions.update(read_versions(connection, names[start:start + VERSIONS_PER_TRANSACTION]))
+            # Reading a version table locks it (and its key) until the transaction ends: 2,000
+            # locks at 1,000 tenants, a third of a default server's lock table. Each tenant's
+            # own transaction locks and checks its version again before migrating it.
+            connection.commit()
 
     outcomes: list[TenantOutcome] = []
     pending: list[TenantOutcome] = []
@@ -239,20 +286,29 @@ def migrate_all(
     if parallel > 1 and len(pending) > 1:
         # Processes, not threads: Alembic's ``op`` proxy is one global per process.
         url = engine.url.render_as_string(hide_password=False)
+        workers = min(parallel, len(pending))
         with ProcessPoolExecutor(
-            max_workers=min(parallel, len(pending)), mp_context=multiprocessing.get_context("fork"),
+            max_workers=workers, mp_context=multiprocessing.get_context("fork"),
             initializer=_init_worker, initargs=(url,),
         ) as executor:
-            futures = [executor.submit(_upgrade_outcome, None, o, str(tenant_location)) for o in pending]
-            results = (future.result() for future in as_completed(futures))
-            for done, outcome in enumerate(results, 1):
-                report(f"[{done}/{len(pending)}] {outcome.line}")
-                _replace(outcomes, outcome)
+            futures = [executor.submit(_upgrade_batch, batch, str(tenant_location))
+                       for batch in _batches(pending, workers)]
+            # A worker returns copies: put them in their tenants' places (by position, not a
+            # search of the list per tenant, which is quadratic at 1,000 tenants).
+            position = {outcome.schema: index for index, outcome in enumerate(outcomes)}
+            done = 0
+            for future in as_completed(futures):
+                for outcome in future.result():
+                    done += 1
+                    report(f"[{done}/{len(pending)}] {outcome.line}")
+                    outcomes[position[outcome.schema]] = outcome
     else:
         for done, outcome in enumerate(pending, 1):
             _upgrade_outcome(engine, outcome, tenant_location)
             report(f"[{done}/{len(pending)}] {outcome.line}")
 
+    if pending:
+        _make_durable(engine)
     result = MigrationReport(shared_applied, outcomes)
     if result.failed:
         report("failed: " + ", ".join(o.slug for o in result.failed))
