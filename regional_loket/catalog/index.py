@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from ..months import add_months, month_start
 from ..tenancy import Postcode, Tenant, TenantStatus
+from ..tenancy import services as tenancy_services
 from ..vocabulary import age_groups_for
 from . import search as sql_search
 from .models import CatalogAvailability, CatalogLocation
@@ -76,6 +77,7 @@ class Snapshot:
     names: list  # active municipalities' (slug, name) rows by name, as active_names gives them
     tenant_names: dict[str, str]
     centroids: dict[str, tuple[float, float]]  # postcode -> (lat, lon) as parse computes them
+    region_settings: dict  # what every page's layout reads (the table sends catalog_changed too)
     _memo: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -143,7 +145,8 @@ def build(session: Session, *, generation: int, today: date) -> Snapshot:
         select(Postcode.code, func.avg(Postcode.lat), func.avg(Postcode.lon)).group_by(Postcode.code))}
     return Snapshot(generation=generation, day=today, entries=entries, by_id=by_id,
                     by_lat=sorted((e.lat, e.order) for e in entries), free=free, names=names,
-                    tenant_names={slug: name for slug, name in names}, centroids=centroids)
+                    tenant_names={slug: name for slug, name in names}, centroids=centroids,
+                    region_settings=tenancy_services.region_settings(session))
 
 
 class SearchIndex:
