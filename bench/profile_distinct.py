@@ -1,7 +1,7 @@
 """Profile: where an uncached, distinct search goes, in process (issue #17 item 2).
 
     .venv/bin/python bench/profile_distinct.py [--tenants 285] [--locations 6000] [--requests 300]
-                                               [--top 30] [--keep] [--database NAME] [--redis-url URL]
+                                               [--warm 20] [--top 30] [--keep] [--database NAME] [--redis-url URL]
 
 The region of ``bench/search_distinct.py`` (``search.build``), the app as the server runs it but
 without the answer cache (``search.app_config``: ``SEARCH_CACHE_BYTES=0``, the search index on),
@@ -28,13 +28,13 @@ from search import API, DEFAULT_REDIS, PAGE, REGION_NAME, BenchError, RegionFact
 from search_distinct import paths
 
 
-def profile_kind(app, urls: list[str], top: int) -> tuple[float, str]:
+def profile_kind(app, urls: list[str], warm: list[str], top: int) -> tuple[float, str]:
     client = app.test_client()
-    for url in urls[:20]:  # warm: templates compiled, snapshot built, connections open
+    for url in warm:  # templates compiled, snapshot built, connections open, fragments made
         client.get(url, base_url=f"http://{REGION_NAME}")
     profiler = cProfile.Profile()
     started = time.perf_counter()
-    for url in urls[20:]:
+    for url in urls:
         profiler.enable()
         response = client.get(url, base_url=f"http://{REGION_NAME}")
         profiler.disable()
@@ -42,9 +42,9 @@ def profile_kind(app, urls: list[str], top: int) -> tuple[float, str]:
             raise BenchError(f"{url}: {response.status_code}")
     # Wall time without the profiler's overhead: a second pass over the same URLs.
     started = time.perf_counter()
-    for url in urls[20:]:
+    for url in urls:
         client.get(url, base_url=f"http://{REGION_NAME}")
-    mean = (time.perf_counter() - started) / len(urls[20:])
+    mean = (time.perf_counter() - started) / len(urls)
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.strip_dirs().sort_stats("cumulative").print_stats(top)
@@ -57,6 +57,7 @@ def main() -> int:
     parser.add_argument("--tenants", type=int, default=285)
     parser.add_argument("--locations", type=int, default=6000)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--warm", type=int, default=20, help="untimed requests first, other URLs (default 20)")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--database", default=None)
@@ -82,8 +83,9 @@ def main() -> int:
                 count = db.session.scalar(sa.text("SELECT count(*) FROM shared.catalog_locations"))
             print(f"{scratch.name}: {count} locations")
             for kind, path in (("page", PAGE), ("api", API)):
-                urls = paths(path, args.tenants, args.requests + 20, f"profile:{kind}")
-                mean, text = profile_kind(app, urls, args.top)
+                urls = paths(path, args.tenants, args.requests, f"profile:{kind}")
+                warm = paths(path, args.tenants, args.warm, f"profile:{kind}:warm-up")
+                mean, text = profile_kind(app, urls, warm, args.top)
                 print(f"\n## {kind}: {args.requests} distinct URLs, mean {mean * 1000:.2f} ms per request "
                       f"(unprofiled pass)\n")
                 print(text)

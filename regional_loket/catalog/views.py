@@ -154,7 +154,7 @@ def result_cards(result, snapshot) -> list[Markup]:
     free_lines: dict[int, Markup] = {}  # a page has few distinct counts
     cards = []
     for row in result.rows:
-        parts = _remember(snapshot, ("card", row["location_id"], language), lambda row=row: _card_parts(macros, row))
+        parts = _remember(snapshot, (index.PER_LOCATION, row["location_id"], "card", language), lambda row=row: _card_parts(macros, row))
         count = row["free_places"]
         if count not in free_lines:
             free_lines[count] = macros.free_places(count, month)
