@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date
+from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode
 
 from flask import (
@@ -95,7 +96,9 @@ def search_page():
         checklist = [t for t in tenants if t.slug in chosen]
     if snapshot is not None:
         layout.provide_region_settings(dict(snapshot.region_settings))
-    points = [{"lat": r["lat"], "lon": r["lon"], "name": r["name"], "url": location_link(r)} for r in result.rows]
+    links = [location_link(r) for r in result.rows]
+    points = [{"lat": r["lat"], "lon": r["lon"], "name": r["name"], "url": link}
+              for r, link in zip(result.rows, links, strict=True)]
     return render_template(
         "catalog/search.html", query=query, problems=problems, result=result, tenants=tenants, points=points,
         labels=labels, tile_url=current_app.config.get("MAP_TILE_URL"),
@@ -104,7 +107,7 @@ def search_page():
         checklist=checklist, checklist_max=CHECKLIST_MUNICIPALITIES,
         datalist_options=_remember(snapshot, ("datalist",), lambda: _datalist(tenants)),
         month_options=_remember(snapshot, ("months", str(get_locale())), lambda: _month_options(result.months)),
-        cards=result_cards(result, snapshot),
+        cards=result_cards(result, snapshot, links),
     )
 
 
@@ -141,7 +144,7 @@ def _card_parts(macros, row) -> tuple[str, ...]:
                                                   marks["pick"]))))
 
 
-def result_cards(result, snapshot) -> list[Markup]:
+def result_cards(result, snapshot, links: list[str]) -> list[Markup]:
     """The result list's cards: each location's card once per (location, language, snapshot),
     with this search's link, distance, free places and "choose" link put in its slots."""
     if not result.rows:
@@ -153,14 +156,17 @@ def result_cards(result, snapshot) -> list[Markup]:
     month = format_date(result.free_month, "MMMM" if result.free_month.year == today().year else "MMMM yyyy")
     free_lines: dict[int, Markup] = {}  # a page has few distinct counts
     cards = []
-    for row in result.rows:
+    for row, link in zip(result.rows, links, strict=True):
         parts = _remember(snapshot, (index.PER_LOCATION, row["location_id"], "card", language), lambda row=row: _card_parts(macros, row))
         count = row["free_places"]
         if count not in free_lines:
             free_lines[count] = macros.free_places(count, month)
+        km = row["distance_km"]
         slots = {
-            "link": escape(location_link(row)),
-            "distance": macros.distance(row["distance_km"]) if row["distance_km"] is not None else "",
+            "link": escape(link),
+            # As the distance_km filter rounds it: one decimal.
+            "distance": "" if km is None else _remember(
+                snapshot, ("distance", language, round(Decimal(str(km)), 1)), lambda km=km: macros.distance(km)),
             "free": free_lines[count],
             "pick": escape(pick_link(row["location_id"])) if row["accepts_online"] else "",
         }
