@@ -338,6 +338,9 @@ def _km(lat0: float, lon0: float, lat: float, lon: float) -> float:
         + math.cos(math.radians(lat0)) * math.cos(math.radians(lat)) * math.sin(math.radians(lon - lon0) / 2) ** 2))
 
 
+_NO_QUERY = object()  # words that make no query (stop words only): remembered as such, answered as None
+
+
 def _text_matches(session: Session, text: str) -> dict | None:
     """location_id -> ts_rank of the locations matching the words, asked of PostgreSQL; None
     when the words make no query (stop words only), which ``search.run`` ignores as well."""
@@ -356,8 +359,17 @@ def run(session: Session, search: sql_search.Search, *, today: date, snapshot: S
         return sql_search.run(session, search, today=today, per_page=per_page)
     scope = search.municipalities
     if search.nearby and len(scope) == 1:
-        scope = tuple(sorted(set(scope) | set(sql_search.nearby_municipalities(session, scope[0]))))
-    ranks = _text_matches(session, search.q) if search.q else None
+        near = snapshot.remember(("nearby", scope[0]), lambda: sql_search.nearby_municipalities(session, scope[0]))
+        scope = tuple(sorted(set(scope) | set(near)))
+    # The words' matches and ranks depend only on the catalog: asked once per snapshot and text.
+    ranks = None
+    if search.q:
+        def words():
+            found = _text_matches(session, search.q)
+            return _NO_QUERY if found is None else found
+        ranks = snapshot.remember_some(("text", search.q), words)
+        if ranks is _NO_QUERY:
+            ranks = None
 
     # The filters as bitsets (bit i: entries[i], name order), ANDed; a distance narrows to a
     # latitude band first and measures only there.
