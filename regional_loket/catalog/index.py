@@ -156,9 +156,12 @@ class Snapshot:
     def by_free_places(self, month: date, groups: tuple) -> list[int]:
         """Every position, most free places first, then name order: "free" sorts pick from it."""
         def compute():
-            free = self.free_places
-            return sorted(range(len(self.entries)),
-                          key=lambda i: -free(self.entries[i].location_id, month, groups))
+            totals = [0] * len(self.entries)
+            for group in groups:
+                for i, places in self.bits.places.get((month, group), ()):
+                    totals[i] += places
+            # A stable sort stays stable in reverse: equal totals keep name order.
+            return sorted(range(len(totals)), key=totals.__getitem__, reverse=True)
         return self.remember(("by-free", month, groups), compute)
 
 
@@ -207,6 +210,7 @@ class _Bits:
     opens: dict
     closes: dict
     free: dict  # (month, age group) -> bits of locations with free places in it
+    places: dict  # (month, age group) -> [(position, free places)], the cells that are not 0
 
 
 def _bits(entries: list[_Entry], free: dict, tenant_names: dict[str, str]) -> _Bits:
@@ -223,8 +227,10 @@ def _bits(entries: list[_Entry], free: dict, tenant_names: dict[str, str]) -> _B
     flags = grouped(lambda e: [name for name, on in (("income", e.tariff == "income"), ("care", e.special_care),
                                                        ("online", e.accepts_online)) if on])
     cells: dict = {}
+    places_of: dict = {}
     for e in entries:
         for cell, places in free[e.location_id].items():
+            places_of.setdefault(cell, []).append((e.order, places))
             if places > 0:
                 cells.setdefault(cell, []).append(e.order)
     return _Bits(
@@ -235,7 +241,7 @@ def _bits(entries: list[_Entry], free: dict, tenant_names: dict[str, str]) -> _B
         languages=grouped(lambda e: e.languages), age_ranges=grouped(lambda e: ((e.min_age, e.max_age),)),
         prices=grouped(lambda e: (e.day_price,) if e.tariff != "income" and e.day_price is not None else ()),
         opens=grouped(lambda e: (e.opens_at,)), closes=grouped(lambda e: (e.closes_at,)),
-        free={cell: _mask(found, size) for cell, found in cells.items()})
+        free={cell: _mask(found, size) for cell, found in cells.items()}, places=places_of)
 
 
 def build(session: Session, *, generation: int, today: date) -> Snapshot:
