@@ -386,3 +386,13 @@ def test_a_changed_location_gets_a_new_card_and_the_others_keep_theirs(catalog):
     assert kept, "the unchanged locations' cards were made again"
     assert all(after._memo.get(key) is not cards[key] for key in cards if key[1] == changed)
     assert any(key[1] == changed for key in cards)
+
+
+def test_nearby_municipalities_from_the_snapshot_are_those_of_sql(catalog):
+    app = catalog["app"]
+    with app.test_request_context():
+        snapshot = index.snapshot(db.session, TODAY)
+        for slug in catalog["slugs"]:
+            assert snapshot.nearby(slug) == search.nearby_municipalities(db.session, slug), slug
+            assert snapshot.nearby(slug), slug  # each has neighbours in the test region
+        db.session.rollback()

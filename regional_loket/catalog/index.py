@@ -12,7 +12,8 @@ stays the reference: tests/test_search_index.py compares both on random searches
 What stays in SQL, because Python cannot reproduce it exactly: the full-text part (PostgreSQL's
 Dutch and French stemmers and ``ts_rank``). A search with words asks PostgreSQL, in one
 indexed statement, for the matching ids and their rank; filters, facets, sorting and the page
-are then done here. ``nabij`` (municipalities near one) also stays one SQL statement.
+are then done here, and kept per snapshot and text. ``nabij`` (municipalities near one) is
+computed from the snapshot's postcodes with the SQL's own expression on the same doubles.
 
 Results are exactly those of ``search.run``: same rows in the same order, same facets and
 totals. The orderings that depend on the database's collation (location names) are taken from
@@ -77,12 +78,13 @@ class Snapshot:
     day: date
     entries: list[_Entry]  # by name, then id
     by_id: dict
-    by_lat: list[tuple[float, int]]  # (lat, order), for a distance's latitude band
+    by_lat: list[tuple[float, int, float]]  # (lat, order, lon), for a distance's latitude band
     free: dict  # location_id -> {(month, age_group): free places}, from this month on
     names: list  # active municipalities' (slug, name) rows by name, as active_names gives them
     tenant_names: dict[str, str]
     centroids: dict[str, tuple[float, float]]  # postcode -> (lat, lon) as parse computes them
     region_settings: dict  # what every page's layout reads (the table sends catalog_changed too)
+    points: list  # every postcode's (tenant slug, tenant active, lat, lon), for "nearby"
     bits: _Bits = None  # the filters as bitsets over ``entries`` (bit i: entries[i])
     _memo: dict = field(default_factory=dict)
     _some: int = 0
@@ -120,6 +122,14 @@ class Snapshot:
             before, now = older.by_id.get(key[1]), self.by_id.get(key[1])
             if before is not None and now is not None and before.shown == now.shown:
                 self._memo[key] = value
+
+    def nearby(self, slug: str) -> tuple[str, ...]:
+        """``search.nearby_municipalities``, the same expression on the same doubles."""
+        def compute():
+            mine = [(lat, lon) for s, _, lat, lon in self.points if s == slug]
+            return tuple(sorted({s for s, active, lat, lon in self.points if active and any(
+                _km(lat0, lon0, lat, lon) <= sql_search.NEARBY_KM for lat0, lon0 in mine)}))
+        return self.remember(("nearby", slug), compute)
 
     def free_places(self, location_id, month: date, groups: tuple) -> int:
         cells = self.free[location_id]
@@ -283,9 +293,12 @@ def build(session: Session, *, generation: int, today: date) -> Snapshot:
         select(Postcode.code, func.avg(Postcode.lat), func.avg(Postcode.lon)).group_by(Postcode.code))}
     tenant_names = {slug: name for slug, name in names}
     return Snapshot(generation=generation, day=today, entries=entries, by_id=by_id,
-                    by_lat=sorted((e.lat, e.order) for e in entries), free=free, names=names,
+                    by_lat=sorted((e.lat, e.order, e.lon) for e in entries), free=free, names=names,
                     tenant_names=tenant_names, centroids=centroids,
                     region_settings=tenancy_services.region_settings(session),
+                    points=[tuple(row) for row in session.execute(
+                        select(Tenant.slug, Tenant.status == TenantStatus.ACTIVE, Postcode.lat, Postcode.lon)
+                        .join(Tenant, Tenant.id == Postcode.tenant_id))],
                     bits=_bits(entries, free, tenant_names))
 
 
@@ -365,8 +378,7 @@ def run(session: Session, search: sql_search.Search, *, today: date, snapshot: S
         return sql_search.run(session, search, today=today, per_page=per_page)
     scope = search.municipalities
     if search.nearby and len(scope) == 1:
-        near = snapshot.remember(("nearby", scope[0]), lambda: sql_search.nearby_municipalities(session, scope[0]))
-        scope = tuple(sorted(set(scope) | set(near)))
+        scope = tuple(sorted(set(scope) | set(snapshot.nearby(scope[0]))))
     # The words' matches and ranks depend only on the catalog: asked once per snapshot and text.
     ranks = None
     if search.q:
@@ -393,9 +405,9 @@ def run(session: Session, search: sql_search.Search, *, today: date, snapshot: S
             band = snapshot.by_lat[bisect.bisect_left(snapshot.by_lat, (low, -1)):
                                    bisect.bisect_right(snapshot.by_lat, (high, len(entries)))]
             lon_low, lon_high = search.lon - lon_span, search.lon + lon_span
-            return _mask((order for _, order in band if low <= (e := entries[order]).lat <= high
-                          and lon_low <= e.lon <= lon_high and _km(search.lat, search.lon, e.lat, e.lon) <= km),
-                         bits.size)
+            # The band is low <= lat <= high already (bisect on (lat, order, lon)).
+            return _mask((order for lat, order, lon in band
+                          if lon_low <= lon <= lon_high and _km(search.lat, search.lon, lat, lon) <= km), bits.size)
 
         # The same few points (postcode centres) and distances come back all day.
         mask = snapshot.remember_some(("band", search.lat, search.lon, km), within)
