@@ -301,3 +301,98 @@ def test_search_pages_are_identical_with_and_without_the_index(catalog):
         app.extensions["search_index"] = index_config
     for a, b in zip(with_index, without, strict=True):
         assert a == b, "".join(list(difflib.unified_diff(b.decode().splitlines(True), a.decode().splitlines(True)))[:40])
+
+
+# --- the search page's fragments (views.result_cards): per location, language and snapshot ----------
+
+
+def _pages(app, requests: list[tuple[str, str, str]], *, with_index: bool) -> list[bytes]:
+    client = app.test_client()
+    index_config = None if with_index else app.extensions.pop("search_index")
+    try:
+        return [client.get(url, base_url=base, headers={"Accept-Language": lang}).get_data()
+                for base, url, lang in requests]
+    finally:
+        if index_config is not None:
+            app.extensions["search_index"] = index_config
+
+
+def test_result_cards_are_never_served_across_languages_or_portals(catalog):
+    """Cards made in one language or on one portal, then asked in another: each page equals the
+    one rendered from scratch (index off), and each language's page is in that language."""
+    app = catalog["app"]
+    with app.app_context():
+        tenant = db.session.scalar(sa.select(Tenant).where(Tenant.slug == catalog["slugs"][1]))
+    urls = ["/zoeken?gemeente=&sorteer=name", "/zoeken?gemeente=&postcode=3020&afstand=25&sorteer=distance"]
+    requests = [(base, url, lang) for lang in ("nl", "fr", "en") for base in (host_url(), host_url(tenant))
+                for url in urls]
+    with_index = _pages(app, requests, with_index=True)
+    again = _pages(app, requests, with_index=True)  # now every card from the fragments
+    without = _pages(app, requests, with_index=False)
+    assert with_index == again
+    for (base, url, lang), a, b in zip(requests, with_index, without, strict=True):
+        assert a == b, f"{base}{url} [{lang}]:\n" + "".join(list(difflib.unified_diff(
+            b.decode().splitlines(True), a.decode().splitlines(True)))[:40])
+    memo = _snapshot(app)._memo
+    cards = {key[3] for key in memo if key[0] == index.PER_LOCATION and key[2] == "card"}
+    assert cards == {"nl", "fr", "en"}
+    nl, fr, en = (with_index[i * 4] for i in range(3))
+    assert b"maanden" in nl and b"maanden" not in fr and b"maanden" not in en
+    assert b"mois" in fr and b"months" in en
+    # The same location links to its own portal's page there, elsewhere through the region.
+    region_page, own_page = with_index[0].decode(), with_index[2].decode()
+    own = db_location_ids(app, tenant)
+    assert any(f'href="/locaties/{i}' in own_page for i in own)
+    assert not any(f'href="/locaties/{i}' in region_page for i in own)
+    assert any(f'href="/locatie/{i}' in region_page for i in own)
+
+
+def db_location_ids(app, tenant) -> list[str]:
+    with app.app_context():
+        return [str(i) for i in db.session.scalars(sa.select(CatalogLocation.location_id).where(
+            CatalogLocation.tenant_id == tenant.id, CatalogLocation.active.is_(True)))]
+
+
+def test_a_changed_location_gets_a_new_card_and_the_others_keep_theirs(catalog):
+    """A committed change (the ORM, the catalog mirror, the trigger's catalog_changed): the page
+    shows it at once; only the changed location's card is rendered again."""
+    app = catalog["app"]
+    slug = catalog["slugs"][1]
+    url = f"/zoeken?gemeente={slug}&sorteer=name"
+    client = app.test_client()
+    first = client.get(url, base_url=host_url()).get_data(as_text=True)
+    before = _snapshot(app)
+    cards = {key: value for key, value in before._memo.items() if key[0] == index.PER_LOCATION}
+    with app.app_context():
+        tenant = db.session.scalar(sa.select(Tenant).where(Tenant.slug == slug))
+        with tenant_scope(db.session, tenant):
+            place = db.session.scalars(sa.select(Location).where(Location.active.is_(True))
+                                       .order_by(Location.name, Location.id)).first()
+            changed, old_name = place.id, place.name
+            place.name = "Aaa Nieuwe Naam"
+            place.opens_at = time(5, 45)
+        db.session.commit()
+    assert old_name in first and "Aaa Nieuwe Naam" not in first
+    generation = app.extensions["search_index"].generation
+    deadline = clock.monotonic() + 10
+    while generation.current() == before.generation and clock.monotonic() < deadline:
+        clock.sleep(0.02)
+    page = client.get(url, base_url=host_url()).get_data(as_text=True)
+    assert "Aaa Nieuwe Naam" in page and "05:45" in page
+    assert page.encode() == _pages(app, [(host_url(), url, "nl")], with_index=False)[0]
+    after = _snapshot(app)
+    assert after is not before
+    kept = [key for key in cards if key[1] != changed and after._memo.get(key) is cards[key]]
+    assert kept, "the unchanged locations' cards were made again"
+    assert all(after._memo.get(key) is not cards[key] for key in cards if key[1] == changed)
+    assert any(key[1] == changed for key in cards)
+
+
+def test_nearby_municipalities_from_the_snapshot_are_those_of_sql(catalog):
+    app = catalog["app"]
+    with app.test_request_context():
+        snapshot = index.snapshot(db.session, TODAY)
+        for slug in catalog["slugs"]:
+            assert snapshot.nearby(slug) == search.nearby_municipalities(db.session, slug), slug
+            assert snapshot.nearby(slug), slug  # each has neighbours in the test region
+        db.session.rollback()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
+from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode
 
 from flask import (
@@ -17,7 +19,8 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_time
+from flask_babel import format_date, format_time, get_locale
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -27,6 +30,7 @@ from ..extensions import db
 from ..months import add_months, month_start
 from ..tenancy import Hosts, serves
 from ..tenancy import services as tenancy_services
+from ..web import layout
 from ..web.urls import switch_url
 from . import index, labels, search
 from .cache import cached
@@ -85,14 +89,89 @@ def search_page():
     facet = result.by_municipality
     if len(facet) > FACET_MUNICIPALITIES:
         facet = sorted(facet, key=lambda item: (-item[2], item[1]))[:FACET_MUNICIPALITIES]
-    points = [{"lat": r["lat"], "lon": r["lon"], "name": r["name"], "url": location_link(r)} for r in result.rows]
+    if len(tenants) <= CHECKLIST_MUNICIPALITIES:
+        checklist = tenants
+    else:  # only the boxes ticked; the others through the name field
+        chosen = set(query.municipalities)
+        checklist = [t for t in tenants if t.slug in chosen]
+    if snapshot is not None:
+        layout.provide_region_settings(dict(snapshot.region_settings))
+    links = [location_link(r) for r in result.rows]
+    points = [{"lat": r["lat"], "lon": r["lon"], "name": r["name"], "url": link}
+              for r, link in zip(result.rows, links, strict=True)]
     return render_template(
         "catalog/search.html", query=query, problems=problems, result=result, tenants=tenants, points=points,
         labels=labels, tile_url=current_app.config.get("MAP_TILE_URL"),
         tile_attribution=current_app.config.get("MAP_TILE_ATTRIBUTION"), today=today(),
         facet_municipalities=facet, more_municipalities=len(result.by_municipality) - len(facet),
-        checklist_max=CHECKLIST_MUNICIPALITIES,
+        checklist=checklist, checklist_max=CHECKLIST_MUNICIPALITIES,
+        datalist_options=_remember(snapshot, ("datalist",), lambda: _datalist(tenants)),
+        month_options=_remember(snapshot, ("months", str(get_locale())), lambda: _month_options(result.months)),
+        cards=result_cards(result, snapshot, links),
     )
+
+
+# --- what a results page reuses -------------------------------------------------------------------
+# A page of 20 results used to be rendered from scratch: each card's gettext, escaping, Babel
+# formatting and url_for, the 18 months of the month list, 285 municipalities in the name field's
+# list. Whatever depends only on the catalog and the language is now made once per snapshot of
+# the search index (``index.Snapshot.remember``): a committed change to the catalog (the
+# ``catalog_changed`` notification) brings a new snapshot, and with it new fragments. Without a
+# snapshot (index off, listener down) the same code renders everything for this request only,
+# so the output is the same either way. Each request still computes its own result set.
+
+CARD_TEMPLATE = "catalog/_result_card.html"
+_SLOTS = ("link", "distance", "free", "pick")  # what a card carries from the search, not the catalog
+_SLOT_MARK = re.compile("\x00(" + "|".join(_SLOTS) + ")\x00")  # NUL: never in PostgreSQL text
+
+
+def _remember(snapshot, key, compute):
+    return snapshot.remember(key, compute) if snapshot is not None else compute()
+
+
+def _datalist(tenants) -> Markup:
+    return Markup("".join(f'<option value="{escape(t.name)}">' for t in tenants))
+
+
+def _month_options(months) -> list[tuple]:
+    return [(m, m.strftime("%Y-%m"), format_date(m, "MMMM yyyy")) for m in months]
+
+
+def _card_parts(macros, row) -> tuple[str, ...]:
+    """The card rendered with a marker in each slot, cut at the markers: text, slot name, text, …"""
+    marks = {name: Markup(f"\x00{name}\x00") for name in _SLOTS}
+    return tuple(_SLOT_MARK.split(str(macros.card(row, labels, marks["link"], marks["distance"], marks["free"],
+                                                  marks["pick"]))))
+
+
+def result_cards(result, snapshot, links: list[str]) -> list[Markup]:
+    """The result list's cards: each location's card once per (location, language, snapshot),
+    with this search's link, distance, free places and "choose" link put in its slots."""
+    if not result.rows:
+        return []
+    macros = current_app.jinja_env.get_template(CARD_TEMPLATE).module
+    language = str(get_locale())
+    # Free places are shown for one month: the one asked for, else the wanted start's (with its
+    # year when not this year's).
+    month = format_date(result.free_month, "MMMM" if result.free_month.year == today().year else "MMMM yyyy")
+    free_lines: dict[int, Markup] = {}  # a page has few distinct counts
+    cards = []
+    for row, link in zip(result.rows, links, strict=True):
+        parts = _remember(snapshot, (index.PER_LOCATION, row["location_id"], "card", language), lambda row=row: _card_parts(macros, row))
+        count = row["free_places"]
+        if count not in free_lines:
+            free_lines[count] = macros.free_places(count, month)
+        km = row["distance_km"]
+        slots = {
+            "link": escape(link),
+            # As the distance_km filter rounds it: one decimal.
+            "distance": "" if km is None else _remember(
+                snapshot, ("distance", language, round(Decimal(str(km)), 1)), lambda km=km: macros.distance(km)),
+            "free": free_lines[count],
+            "pick": escape(pick_link(row["location_id"])) if row["accepts_online"] else "",
+        }
+        cards.append(Markup("".join(part if i % 2 == 0 else slots[part] for i, part in enumerate(parts))))
+    return cards
 
 
 # The arguments a search is made of: the only ones a location page carries back (``zoek``).

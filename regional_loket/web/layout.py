@@ -48,6 +48,14 @@ def _layout_context() -> dict:
     }
 
 
+def provide_region_settings(settings: dict) -> None:
+    """This request's region settings, read by the caller from a source that is as current as
+    the database (the search index's snapshot, renewed on every ``catalog_changed``, which the
+    region settings table sends): the layout then does not read them again."""
+    if "region_settings" not in g:
+        g.region_settings = settings
+
+
 def _region_settings() -> dict:
     """Loaded once per request, only when a page is rendered."""
     if "region_settings" not in g:
