@@ -1,6 +1,7 @@
 """Two Alembic tracks; migrate-all reads every version in one query, is idempotent, and goes
 on past a failing tenant."""
 
+import contextlib
 import shutil
 
 import pytest
@@ -30,6 +31,21 @@ def upgrade():
 def downgrade():
     op.drop_column("audit_log", "probe")
 '''
+
+
+@contextlib.contextmanager
+def recorded_statements():
+    """The SQL the app's engine sends inside the block, in order."""
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 @pytest.fixture
@@ -65,18 +81,9 @@ def test_migrate_all_with_nothing_to_do_touches_nothing(committed):
 
 def test_versions_are_read_in_one_query(committed):
     app, slugs = committed(4)
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            with db.engine.connect() as connection:
-                versions = migrate.read_versions(connection, ["gem_" + s for s in slugs] + ["gem_missing"])
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", record)
+    with app.app_context(), recorded_statements() as statements:
+        with db.engine.connect() as connection:
+            versions = migrate.read_versions(connection, ["gem_" + s for s in slugs] + ["gem_missing"])
     assert versions == {**{"gem_" + s: migrate.head() for s in slugs}, "gem_missing": None}
     union_queries = [s for s in statements if "UNION ALL" in s]
     assert len(union_queries) == 1 and all(f"gem_{s}" in union_queries[0] for s in slugs)
@@ -196,20 +203,12 @@ def test_creating_a_tenant_schema_takes_two_round_trips(app):
     from regional_loket.tenancy import services
     from regional_loket.tenancy.models import Tenant, TenantStatus
 
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
     tenant = Tenant(slug="roundtrips", subdomain="roundtrips", name="R", nis_code="98765",
                     status=TenantStatus.ACTIVE, colour="#1d4f91", desk={}, settings_data={})
     db.session.add(tenant)
     db.session.flush()
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements() as statements:
         services.create_schema(db.session, tenant)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
     assert len(statements) == 2
     assert statements[0].startswith('CREATE SCHEMA "gem_roundtrips"')
     assert statements[0].count("CREATE TABLE") == len(services.tenant_tables())
@@ -222,17 +221,8 @@ def test_migrating_reads_no_version_and_no_catalog_per_tenant(committed, extra_t
     """Versions are read once for all; each tenant's transaction then locks its version row,
     applies the migration and moves the version: no catalog lookup, no second read."""
     app, slugs = committed(3)
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            report = migrate.migrate_all(db.engine, report=lambda _: None, tenant_location=extra_track)
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", record)
+    with app.app_context(), recorded_statements() as statements:
+        report = migrate.migrate_all(db.engine, report=lambda _: None, tenant_location=extra_track)
     assert all(o.applied == ["tenant_9999"] for o in _ours(report, slugs).values())
     catalog = [s for s in statements if "pg_class" in s or "information_schema" in s]
     assert len(catalog) == 2  # shared's version table (Alembic), every tenant's (read_versions)
@@ -252,17 +242,8 @@ def test_versions_are_read_a_bounded_number_of_tenants_per_transaction(committed
     transactions of VERSIONS_PER_TRANSACTION tenants, so 1,000 tenants never hold 2,000 locks."""
     app, slugs = committed(3)
     monkeypatch.setattr(migrate, "VERSIONS_PER_TRANSACTION", 2)
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            report = migrate.migrate_all(db.engine, report=lambda _: None)
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", record)
+    with app.app_context(), recorded_statements() as statements:
+        report = migrate.migrate_all(db.engine, report=lambda _: None)
     ours = _ours(report, slugs)
     assert all(o.before == migrate.head() and not o.applied for o in ours.values())
     unions = [s for s in statements if "alembic_version" in s and "AS schema" in s]

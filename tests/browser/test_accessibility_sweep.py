@@ -260,6 +260,19 @@ def test_every_get_route_is_swept_or_skipped(live_region, world):
     assert unswept == [], "give these pages an object in tests/browser/test_accessibility_sweep.py's world"
 
 
+def _axe_at_each_width(page, where: str, language: str, problems: list, shot) -> int:
+    """The open page in its language, through axe at each width (a Dutch one photographed as
+    ``shot(width)``); violations go to ``problems``. Returns the number of axe runs."""
+    expect(page.locator("html")).to_have_attribute("lang", re.compile(f"^{language}"))
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.wait_for_timeout(30)
+        problems += [f"{where} @ {width}px: {v}" for v in _violations(page)]
+        if language == "nl":
+            page.screenshot(path=str(SCREENSHOTS / shot(width)), full_page=True)
+    return len(WIDTHS)
+
+
 def _shot_name(role: str, slug: str | None, path: str, width: int) -> str:
     flat = re.sub(r"[^A-Za-z0-9]+", "-", path.split("?")[0]).strip("-") or "home"
     return f"{role}--{slug or 'regio'}--{flat}--{width}.png"
@@ -288,14 +301,8 @@ def test_every_page_of_every_role_has_no_axe_violations(axe_page, live_region, w
             if urlsplit(page.url).path != path.split("?")[0]:  # sent elsewhere: this page was not seen
                 problems.append(f"{where}: redirected to {page.url}")
                 continue
-            expect(page.locator("html")).to_have_attribute("lang", re.compile(f"^{language}"))
-            for width in WIDTHS:
-                page.set_viewport_size({"width": width, "height": 800})
-                page.wait_for_timeout(30)
-                runs += 1
-                problems += [f"{where} @ {width}px: {v}" for v in _violations(page)]
-                if language == "nl":
-                    page.screenshot(path=str(SCREENSHOTS / _shot_name(role, slug, path, width)), full_page=True)
+            runs += _axe_at_each_width(page, where, language, problems,
+                                       lambda width, slug=slug, path=path: _shot_name(role, slug, path, width))
     print(f"axe sweep {role}: {len(plan)} pages, {runs} axe runs")
     assert problems == [], "\n".join(problems)
 
@@ -448,14 +455,9 @@ def test_every_page_behind_a_mail_link_has_no_axe_violations(axe_page, live_regi
             if not page.locator(visit.shows).first.is_visible():
                 problems.append(f"{where}: {visit.shows} is not shown")
                 continue
-            expect(page.locator("html")).to_have_attribute("lang", re.compile(f"^{language}"))
-            for width in WIDTHS:
-                page.set_viewport_size({"width": width, "height": 800})
-                page.wait_for_timeout(30)
-                runs += 1
-                problems += [f"{where} @ {width}px: {v}" for v in _violations(page)]
-                if language == "nl":
-                    name = f"mail--{slug or 'regio'}--{visit.endpoint.replace('.', '-')}--{visit.variant}--{width}.png"
-                    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+            runs += _axe_at_each_width(
+                page, where, language, problems,
+                lambda width, slug=slug, visit=visit:
+                f"mail--{slug or 'regio'}--{visit.endpoint.replace('.', '-')}--{visit.variant}--{width}.png")
     print(f"axe sweep of the mail links: {len(rules)} routes, {len(MAIL_VISITS)} visits, {runs} axe runs")
     assert problems == [], "\n".join(problems)
