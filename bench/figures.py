@@ -72,6 +72,7 @@ from _common import (
     SqlMeter,
     StatementCounter,
     build_region,
+    copy_rows,
     login,
     machine,
     make_user,
@@ -139,6 +140,18 @@ class Municipality:
     index: int
     id: uuid.UUID
     by_group: dict[str, list[uuid.UUID]] = field(default_factory=dict)
+
+
+def municipalities_of(tenants: dict[str, Tenant], count: int) -> list[Municipality]:
+    """The built municipalities (by slug, in order of size) with their locations by age group."""
+    municipalities = [Municipality(i, tenants[slug(i)].id) for i in range(count)]
+    by_id = {m.id: m for m in municipalities}
+    for tenant_id, location_id, kind in db.session.execute(
+            sa.select(CatalogLocation.tenant_id, CatalogLocation.location_id, CatalogLocation.kind)
+            .order_by(CatalogLocation.location_id)):
+        for group in age_groups_of_kind(kind):
+            by_id[tenant_id].by_group.setdefault(str(group), []).append(location_id)
+    return municipalities
 
 
 def request_outcome(rng: random.Random, age: int) -> str:
@@ -227,15 +240,7 @@ def records(rng: random.Random, municipalities: list[Municipality], families: in
 
 def load_records(rows: list[tuple]) -> float:
     started = time.perf_counter()
-    raw = db.engine.raw_connection()
-    try:
-        with raw.driver_connection.cursor() as cursor:
-            with cursor.copy(f"COPY shared.statistics_applications ({', '.join(RECORD_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        raw.commit()
-    finally:
-        raw.close()
+    copy_rows("shared.statistics_applications", RECORD_COLUMNS, rows)
     return time.perf_counter() - started
 
 
@@ -445,14 +450,8 @@ def run(app, args) -> int:
         coordinator = make_user(db.session, name="Coördinator Cijfers", role="coordinator", tenant=largest).email
         administrator = make_user(db.session, name="Beheerder Regio", role="admin").email
         db.session.commit()
-        municipalities = [Municipality(i, tenants[slug(i)].id) for i in range(args.tenants)]
-        by_id = {m.id: m for m in municipalities}
-        for tenant_id, location_id, kind in db.session.execute(
-                sa.select(CatalogLocation.tenant_id, CatalogLocation.location_id, CatalogLocation.kind)
-                .order_by(CatalogLocation.location_id)):
-            for group in age_groups_of_kind(kind):
-                by_id[tenant_id].by_group.setdefault(str(group), []).append(location_id)
-        desk_locations = sorted({loc for locs in by_id[largest_id].by_group.values() for loc in locs})
+        municipalities = municipalities_of(tenants, args.tenants)
+        desk_locations = sorted({loc for locs in municipalities[0].by_group.values() for loc in locs})
         db.session.commit()  # no lock left on shared.tenants: loading drops and adds keys that reference it
         print(f"  {len(tenants)} municipalities, {region.locations} locations, {region.availability} free-place rows "
               f"in {region.seconds:.0f} s", flush=True)
