@@ -349,7 +349,10 @@ def build(scratch: ScratchDatabase, key: str, tenants: int, args, needed: Counte
     app = region.app = create_app({**app_config(scratch.url, args.redis_url, REGION_NAME), **CHEAP_HASH})
     started = time.perf_counter()
     with app.app_context():
-        counts = location_counts(tenants, args.locations)
+        # The small region as dense as the big one (``search_distinct.py`` does the same): what
+        # differs is the number of municipalities, not how many locations each one has.
+        counts = location_counts(tenants, args.locations if key == "big" else round(
+            args.locations * tenants / args.tenants))
         print(f"building {key}: {tenants} municipalities, {sum(counts)} locations ({counts[0]} in the largest) "
               f"in {scratch.name} …", flush=True)
         built = build_region([slug(i) for i in range(tenants)], lambda i: counts[i], today=TODAY,
@@ -835,7 +838,8 @@ def update_results(path: Path, sections: dict[str, str]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tenants", type=int, default=285)
-    parser.add_argument("--small-tenants", type=int, default=18, help="the second region (0: none, no RSS ratio)")
+    parser.add_argument("--small-tenants", type=int, default=18,
+                        help="the second region, with locations in proportion (0: none, no RSS ratio)")
     parser.add_argument("--duration", type=float, default=300, help="seconds of mixed load per region (default 300)")
     parser.add_argument("--warmup", type=float, default=10, help="seconds of untimed load first (no POSTs)")
     parser.add_argument("--locations", type=int, default=6000)
