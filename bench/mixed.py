@@ -2,7 +2,8 @@
 (285 municipalities) and at 18, with the worker RSS after it (issue #17 items 3 and 4).
 
     .venv/bin/python bench/mixed.py [--tenants 285] [--small-tenants 18] [--duration 300]
-                                    [--warmup 10] [--locations 6000] [--applications 100000]
+                                    [--warmup 10] [--locations 6000] [--small-locations N]
+                                    [--applications 100000]
                                     [--families 60000] [--inbox 1000] [--days 30] [--max-rps 80]
                                     [--threads 8] [--workers 2] [--hello 20] [--seed 17]
                                     [--database-url URL] [--redis-url URL] [--results bench/RESULTS.md]
@@ -349,10 +350,11 @@ def build(scratch: ScratchDatabase, key: str, tenants: int, args, needed: Counte
     app = region.app = create_app({**app_config(scratch.url, args.redis_url, REGION_NAME), **CHEAP_HASH})
     started = time.perf_counter()
     with app.app_context():
-        # The small region as dense as the big one (``search_distinct.py`` does the same): what
-        # differs is the number of municipalities, not how many locations each one has.
-        counts = location_counts(tenants, args.locations if key == "big" else round(
-            args.locations * tenants / args.tenants))
+        # The small region has as many locations as the big one unless told otherwise: each
+        # worker holds the region's catalog in memory (catalog.index), so the RSS ratio then
+        # measures what the number of municipalities costs, not the size of the catalog.
+        counts = location_counts(tenants, args.locations if key == "big" or not args.small_locations
+                                 else args.small_locations)
         print(f"building {key}: {tenants} municipalities, {sum(counts)} locations ({counts[0]} in the largest) "
               f"in {scratch.name} …", flush=True)
         built = build_region([slug(i) for i in range(tenants)], lambda i: counts[i], today=TODAY,
@@ -839,10 +841,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tenants", type=int, default=285)
     parser.add_argument("--small-tenants", type=int, default=18,
-                        help="the second region, with locations in proportion (0: none, no RSS ratio)")
+                        help="the second region (0: none, no RSS ratio)")
     parser.add_argument("--duration", type=float, default=300, help="seconds of mixed load per region (default 300)")
     parser.add_argument("--warmup", type=float, default=10, help="seconds of untimed load first (no POSTs)")
     parser.add_argument("--locations", type=int, default=6000)
+    parser.add_argument("--small-locations", type=int, default=0,
+                        help="locations of the small region (default: as many as the big one)")
     parser.add_argument("--applications", type=int, default=100_000)
     parser.add_argument("--families", type=int, default=60_000)
     parser.add_argument("--inbox", type=int, default=1000, help="open applications of the two largest locations")
