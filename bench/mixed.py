@@ -269,6 +269,7 @@ def load_applications(rows: list[tuple], rng: random.Random, index_of: dict[uuid
         if outcome == "open":
             loaded.open_requests.append(request_id)
         loaded.last_names.append(last)
+        offered_here = False
         for row in chosen:
             application_id, tenant_id, location_id, rank, status = row[0], row[2], row[3], row[5], row[9]
             choice_id = uuid.uuid4()
@@ -291,8 +292,10 @@ def load_applications(rows: list[tuple], rng: random.Random, index_of: dict[uuid
                 events[tenant_id].append((uuid.uuid4(), application_id, answered, "status", None,
                                           "family" if status in ("accepted", "declined", "withdrawn") else "provider",
                                           "submitted", status, Jsonb({})))
-            if outcome == "open" and status == "offered":
+            if outcome == "open" and status == "offered" and not offered_here:
+                # one offer per request: accepting it withdraws the request's other choices
                 loaded.offered.append((request_id, choice_id))
+                offered_here = True
             if outcome == "open" and status in WAITING and tenant_id == largest:
                 loaded.waiting.append((request_id, application_id, location_id, start_month, group))
     copy_rows("shared.users", ("id", "email", "password_hash", "name", "language", "verified_at", "active",
