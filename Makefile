@@ -59,6 +59,7 @@ bench: install
 	$(BIN)/python bench/submit.py
 	$(BIN)/python bench/ranked_list.py --gc-freeze
 	$(BIN)/python bench/figures.py
+	$(BIN)/python bench/mixed.py --results bench/RESULTS.md
 
 clean:
 	rm -rf $(VENV) node_modules instance build dist

@@ -1,8 +1,9 @@
-"""Helpers shared by ``bench/search.py``, ``bench/submit.py``, ``bench/ranked_list.py`` and
-``bench/figures.py``.
+"""Helpers shared by ``bench/search.py``, ``bench/submit.py``, ``bench/ranked_list.py``,
+``bench/figures.py`` and ``bench/mixed.py``.
 
 The scratch database, the app as the tests configure it, tenants with demo-like locations,
-parent accounts without paying argon2 per account, percentiles and the markdown table.
+parent accounts without paying argon2 per account, bulk loading (COPY), a browser over HTTP
+(cookies per host, CSRF tokens, the login hand-over), percentiles and the markdown table.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 import contextvars
 import cProfile
 import gc
+import http.client
 import io
 import json
 import os
 import platform
 import pstats
 import random
+import re
 import sys
 import tempfile
 import time
@@ -23,7 +26,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from http.cookies import SimpleCookie
 from pathlib import Path
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import sqlalchemy as sa
 from flask.testing import FlaskClient
@@ -262,6 +267,97 @@ def count_applications(connection, schemas: list[str]) -> int:
 
 def schemas_of(session) -> list[str]:
     return [schema_for(slug) for slug in session.scalars(sa.select(Tenant.slug))]
+
+
+def copy_rows(table: str, columns: tuple[str, ...], rows) -> int:
+    """``COPY table (columns) FROM STDIN`` of ``rows`` (tuples; JSON values wrapped in psycopg's
+    ``Jsonb``) on a connection of its own, committed. Returns how many rows went in."""
+    count = 0
+    raw = db.engine.raw_connection()
+    try:
+        with raw.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+        raw.commit()
+    finally:
+        raw.close()
+    return count
+
+
+# --- a browser over HTTP ------------------------------------------------------------------------
+
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Browser:
+    """One person's browser against a server on 127.0.0.1: cookies per host, each portal by its
+    Host header, redirects followed from host to host on request."""
+
+    def __init__(self, port: int, timeout: float = 60.0):
+        self.port, self.timeout = port, timeout
+        self.cookies: dict[str, dict[str, str]] = {}
+
+    def cookie_header(self, host: str) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.get(host, {}).items())
+
+    def request(self, method: str, url: str, form: dict | None = None) -> tuple[int, dict, str]:
+        parts = urlsplit(url)
+        headers = {"Host": parts.netloc, "Accept-Language": "nl"}
+        if cookie := self.cookie_header(parts.netloc):
+            headers["Cookie"] = cookie
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        try:
+            connection.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body=body,
+                               headers=headers)
+            response = connection.getresponse()
+            text = response.read().decode("utf-8", errors="replace")
+            jar = self.cookies.setdefault(parts.netloc, {})
+            for value in response.headers.get_all("Set-Cookie") or []:
+                for name, morsel in SimpleCookie(value).items():
+                    if morsel["max-age"] == "0" or not morsel.value:
+                        jar.pop(name, None)
+                    else:
+                        jar[name] = morsel.value
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, text
+        finally:
+            connection.close()
+
+    def follow(self, url: str, limit: int = 10) -> tuple[str, int, str]:
+        """GET ``url`` and its redirects: (last URL, status, body)."""
+        for _ in range(limit):
+            status, headers, text = self.request("GET", url)
+            if status not in (301, 302, 303, 307, 308):
+                return url, status, text
+            url = urljoin(url, headers["location"])
+        raise BenchError(f"more than {limit} redirects, last {url}")
+
+    def csrf_token(self, url: str) -> str:
+        """The CSRF token of the form on the page at ``url`` (valid for this session's forms)."""
+        final, status, text = self.follow(url)
+        token = CSRF_FIELD.search(text)
+        if status != 200 or token is None:
+            raise BenchError(f"{final}: status {status}, CSRF token {'found' if token else 'missing'}")
+        return token.group(1)
+
+    def log_in(self, region: str, email: str, *, hosts: tuple[str, ...] = ()) -> None:
+        """The login form on the region's host (with its CSRF token), then the hand-over to each
+        municipal host in ``hosts``, every hop as a browser follows it."""
+        token = self.csrf_token(f"http://{region}/aanmelden")
+        status, headers, _ = self.request("POST", f"http://{region}/aanmelden",
+                                          {"csrf_token": token, "email": email, "password": PASSWORD})
+        if status != 302 or "session" not in self.cookies.get(region, {}):
+            raise BenchError(f"login of {email} answered {status} {headers.get('location')}")
+        for host in hosts:
+            target = f"http://{host}/"
+            url, status, _ = self.follow(f"http://{region}/sessie/naar?" + urlencode({"to": target}))
+            if (url, status) != (target, 200) or "session" not in self.cookies.get(host, {}):
+                raise BenchError(f"hand-over of {email} to {host} ended at {url} ({status})")
 
 
 # --- figures ----------------------------------------------------------------------------------

@@ -285,6 +285,34 @@ def test_rebuild_reports_no_drift_then_finds_and_fixes_drift(region):
     assert _catalog_row(h1.id).name == "Kinderdagverblijf De Zonnebloem"
 
 
+def test_more_free_places_in_one_flush_than_one_statement_can_carry(make_tenant, make_location):
+    """PostgreSQL takes at most 65,535 parameters per statement: a large municipality's free
+    places written in one flush (an import; 18 months × age groups at ~450 locations) or put
+    back by a rebuild are more rows than one upsert of 4 columns carries. All reach the catalog."""
+    from regional_loket.catalog.models import Availability
+
+    antwerpen = make_tenant("antwerpen", name="Antwerpen")
+    places = [make_location(antwerpen, f"Kinderdagverblijf {n}") for n in range(12)]
+    months = [add_months(THIS_MONTH, k) for k in range(700)]
+    with tenant_scope(db.session, antwerpen):
+        for place in places:
+            db.session.add_all(Availability(location_id=place.id, month=month, age_group=group, free_places=1)
+                               for month in months for group in ("baby", "toddler"))
+        db.session.flush()  # 16,800 rows × 4 parameters in one flush
+    ids = [p.id for p in places]
+
+    def mirrored():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(CatalogAvailability).where(
+            CatalogAvailability.location_id.in_(ids)))
+
+    assert mirrored() == 12 * 700 * 2
+    db.session.execute(sa.delete(CatalogAvailability).where(CatalogAvailability.location_id.in_(ids)))
+    [drift] = mirror.rebuild(db.session, [antwerpen], fix=True)
+    assert drift.availability == 12 * 700 * 2
+    assert mirrored() == 12 * 700 * 2
+    assert all(d.clean for d in mirror.rebuild(db.session, [antwerpen], fix=False))
+
+
 def test_rebuild_command(runner, region):
     result = runner.invoke(args=["catalog", "rebuild", "--check"])
     assert result.exit_code == 0, result.output

@@ -323,3 +323,36 @@ def test_the_statements_use_no_loop_over_schemas(app, region, count_queries):
         assert len(shared_reads) == 2, (slug, str(count))  # the total and the page
         assert not any("gem_" in s for s in count.statements if "requests" in s)
 
+
+
+def _subplan_loops(plan: dict) -> int:
+    """The most times any correlated subplan of an EXPLAIN ANALYZE (FORMAT JSON) plan ran."""
+    own = plan.get("Actual Loops", 0) if plan.get("Parent Relationship") == "SubPlan" else 0
+    return max([own, *(_subplan_loops(child) for child in plan.get("Plans", []))])
+
+
+def test_the_confirmation_rule_runs_over_the_municipalitys_requests_not_the_regions(app, region):
+    """Which municipality times a request (and so its interval) is a correlated subquery per
+    request. The desk's list narrows to its own families' and choices' requests first: 40 open
+    requests of Tienen's families, overdue and choosing only Tienen, never go through the rule
+    on Herent's list — at 285 municipalities the region's open requests are tens of thousands."""
+    from sqlalchemy.dialects import postgresql
+
+    from regional_loket.care_requests import queries
+
+    now = region["now"]
+    for n in range(40):
+        _, fam = factories.make_family(db.session, name=f"Tiens {n}", postcode="3300", locality="Tienen")
+        kid = factories.make_child(db.session, fam, first_name=f"Tienenaar {n}")
+        factories.make_request(db.session, fam, kid, locations=[region["places"]["t1"]],
+                               now=now - timedelta(days=100))
+    db.session.flush()
+    statement = queries.confirmation_due(tenant_id=region["tenants"]["herent"].id, now=now)
+    compiled = statement.compile(dialect=postgresql.dialect(), compile_kwargs={"render_postcompile": True})
+    connection = db.session.connection().connection.driver_connection
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE shared.requests, shared.families, shared.choices")
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}", compiled.params)
+        [(plan,)] = cursor.fetchall()
+    assert _subplan_loops(plan[0]["Plan"]) < 40
+    assert sorted(row.child_first_name for row in db.session.execute(statement)) == ["Fien", "Gust"]

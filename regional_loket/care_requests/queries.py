@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, exists, func, select
+from sqlalchemy import Integer, exists, func, select, union
 from sqlalchemy.orm import aliased
 
 from ..applications import Status
@@ -40,6 +40,18 @@ def _contact_columns():
 
 def _lives_in(tenant_id: uuid.UUID):
     return Family.postcode.in_(postcodes_of(tenant_id))
+
+
+def _here(tenant_id: uuid.UUID, statuses: tuple[str, ...]):
+    """The ids of the requests in ``statuses`` of families living in the municipality or with a
+    choice there: the narrowing a desk's list starts from. Planned as a semi-join, so the
+    per-request rule after it runs over this municipality's requests, not the region's."""
+    family, care = aliased(Family), aliased(CareRequest)
+    return union(
+        select(care.id).join(family, family.id == care.family_id)
+        .where(care.status.in_(statuses), family.postcode.in_(postcodes_of(tenant_id))),
+        select(care.id).join(Choice, Choice.request_id == care.id)
+        .where(care.status.in_(statuses), Choice.tenant_id == tenant_id))
 
 
 def _municipalities():
@@ -200,9 +212,8 @@ def confirmation_due(*, tenant_id: uuid.UUID, now: datetime, state: str | None =
                *_contact_columns())
         .join(Family, Family.id == CareRequest.family_id).join(Child, Child.id == CareRequest.child_id)
         .where(CareRequest.status.in_((RequestStatus.OPEN, RequestStatus.INACTIVE)),
-               # The indexed narrowing first (living here, or a choice here), then the one rule.
-               _lives_in(tenant_id) | exists().where(Choice.request_id == CareRequest.id,
-                                                     Choice.tenant_id == tenant_id),
+               # The narrowing first (living here, or a choice here), then the one rule.
+               CareRequest.id.in_(_here(tenant_id, (RequestStatus.OPEN, RequestStatus.INACTIVE))),
                confirming_tenant_id() == tenant_id, missed | (due_at < now + CONFIRMATION_SOON)))
     if state == ConfirmationState.MISSED:
         statement = statement.where(missed)

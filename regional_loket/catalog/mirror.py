@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -60,24 +61,40 @@ def _tenant_id(session: Session, state, cache: dict) -> uuid.UUID:
     return cache[schema]
 
 
+# PostgreSQL's protocol takes at most 65,535 parameters per statement. One flush of a large
+# municipality's locations (each with 18 months × its age groups of free places: ~16,000 rows
+# at ~450 locations) or a rebuild with --fix goes over that, so rows are written in slices.
+MAX_PARAMETERS = 65_535
+
+
+def _slices(rows: list, per_row: int) -> Iterator[list]:
+    size = max(1, MAX_PARAMETERS // per_row)
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
 def upsert_locations(session: Session, rows: list[dict]) -> None:
     if not rows:
         return
-    statement = insert(CatalogLocation).values([{**r, "updated_at": utcnow()} for r in rows])
-    session.execute(statement.on_conflict_do_update(
-        index_elements=[CatalogLocation.location_id],
-        set_={c: statement.excluded[c] for c in (*_MIRRORED, "search_text", "tenant_id", "updated_at")},
-    ))
+    now = utcnow()
+    for part in _slices(rows, len(rows[0]) + 1):
+        statement = insert(CatalogLocation).values([{**r, "updated_at": now} for r in part])
+        session.execute(statement.on_conflict_do_update(
+            index_elements=[CatalogLocation.location_id],
+            set_={c: statement.excluded[c] for c in (*_MIRRORED, "search_text", "tenant_id", "updated_at")},
+        ))
 
 
 def upsert_availability(session: Session, rows: list[dict]) -> None:
     if not rows:
         return
-    statement = insert(CatalogAvailability).values(rows)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=[CatalogAvailability.location_id, CatalogAvailability.month, CatalogAvailability.age_group],
-        set_={"free_places": statement.excluded.free_places},
-    ))
+    for part in _slices(rows, len(rows[0])):
+        statement = insert(CatalogAvailability).values(part)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=[CatalogAvailability.location_id, CatalogAvailability.month,
+                            CatalogAvailability.age_group],
+            set_={"free_places": statement.excluded.free_places},
+        ))
 
 
 @event.listens_for(Session, "after_flush")
@@ -90,13 +107,12 @@ def _mirror_flush(session: Session, flush_context) -> None:
         return
     cache: dict = {}
     upsert_locations(session, [catalog_values(o, _tenant_id(session, inspect(o), cache)) for o in changed])
-    if removed:
-        session.execute(delete(CatalogLocation).where(CatalogLocation.location_id.in_(removed)))
+    for part in _slices(removed, 1):
+        session.execute(delete(CatalogLocation).where(CatalogLocation.location_id.in_(part)))
     upsert_availability(session, [availability_values(o) for o in slots if o.location_id not in removed])
-    if freed:
-        keys = [(o.location_id, o.month, o.age_group) for o in freed]
+    for part in _slices([(o.location_id, o.month, o.age_group) for o in freed], 3):
         session.execute(delete(CatalogAvailability).where(
-            tuple_(CatalogAvailability.location_id, CatalogAvailability.month, CatalogAvailability.age_group).in_(keys)
+            tuple_(CatalogAvailability.location_id, CatalogAvailability.month, CatalogAvailability.age_group).in_(part)
         ))
 
 
