@@ -87,7 +87,9 @@ class Choice(UUIDKey, db.Model):
     request_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey(f"{SHARED_SCHEMA}.requests.id", ondelete="CASCADE"), index=True)
     rank: Mapped[int] = mapped_column(SmallInteger)
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SHARED_SCHEMA}.tenants.id", ondelete="CASCADE"))
+    # indexed: a desk's worklists and home start from the choices made in its municipality
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey(f"{SHARED_SCHEMA}.tenants.id", ondelete="CASCADE"),
+                                                 index=True)
     location_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     application_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     # Mirrors the application's status so the family's overview is one query.

@@ -22,7 +22,8 @@ class Family(UUIDKey, Timestamps, db.Model):
     language: Mapped[str] = mapped_column(String(2), default="nl")
     street: Mapped[str] = mapped_column(String(160), default="")
     number: Mapped[str] = mapped_column(String(20), default="")
-    postcode: Mapped[str] = mapped_column(String(4), default="")
+    # indexed: a desk's worklists find the families living in its postcodes
+    postcode: Mapped[str] = mapped_column(String(4), default="", index=True)
     locality: Mapped[str] = mapped_column(String(80), default="")
     # The municipality of the home postcode (for the coordinator's figures); may be outside the region.
     home_tenant_id: Mapped[uuid.UUID | None] = mapped_column(
