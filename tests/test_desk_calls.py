@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from babel.dates import format_date as babel_date
 from openpyxl import load_workbook
 
+from regional_loket import clock
 from regional_loket.applications import ActorRole, Application, EventKind, Status, StatusNote
 from regional_loket.care_requests import services as requests
 from regional_loket.coordinator.call_list import CallEntry, describe, record_news
@@ -227,8 +228,9 @@ def test_the_desk_accepts_by_phone_and_the_other_choices_are_withdrawn_as_for_th
         assert accepted.status == Status.ACCEPTED and withdrawn.status == Status.WITHDRAWN
         event = accepted.events[-1]
         assert event.actor_role == ActorRole.DESK and event.actor_id == desk["herent_desk"].id
-        # The consent note, with the date as the family (French) writes it.
-        assert babel_date(f.TODAY, locale="fr") in event.text
+        # The consent note, with the date as the family (French) writes it: the region's day
+        # (from 23:00 UTC on, Brussels is a day ahead of f.TODAY).
+        assert babel_date(clock.today(app), locale="fr") in event.text
         system = withdrawn.events[-1]
         assert system.actor_role == ActorRole.SYSTEM and system.text == StatusNote.ACCEPTED_ELSEWHERE
         assert db.session.scalars(sa.select(AuditEntry.action).where(
