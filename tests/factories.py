@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from regional_loket import clock
 from regional_loket.accounts import services as accounts
 from regional_loket.applications import services as applications
 from regional_loket.care_requests import services as requests
@@ -36,7 +37,7 @@ from regional_loket.tenancy import tenant_scope
 
 PASSWORD = "een lange zin als wachtwoord"
 PEPPER = "pepper"
-TODAY = date.today()
+TODAY = clock.today()  # the region's day, as the app's (not the machine's UTC day)
 START = add_months(month_start(TODAY), 3)  # a child of ~9 months at the start: the "baby" group
 BORN = add_months(month_start(TODAY), -6).replace(day=10)
 PLAN = {"1": "full", "2": "full", "3": "half", "4": "none", "5": "full"}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import date
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 
+from .. import clock
 from ..accounts import public
 from ..extensions import csrf, db
 from ..months import month_start
@@ -70,7 +70,7 @@ def _location_json(row: dict, *, detail: bool = False) -> dict:
 @public
 @cached
 def locations():
-    today = date.today()
+    today = clock.today()
     snapshot = index.snapshot(db.session, today)  # None: every part of the search in SQL
     if snapshot is not None:
         names = snapshot.names
@@ -128,7 +128,7 @@ def location(location_id: str):
                                             "accepts_online", "description")}
     data.update(tenant_slug=row.slug, tenant_subdomain=row.subdomain)
     body = _location_json(data, detail=True)
-    first = month_start(date.today())
+    first = month_start(clock.today())
     body["free_places"] = [
         {"month": a.month.strftime("%Y-%m"), "age_group": a.age_group, "free_places": a.free_places}
         for a in db.session.scalars(
@@ -154,7 +154,7 @@ def municipalities():
 @bp.route("/openapi.json", endpoint="openapi")
 @public
 def openapi_document():
-    today = date.today()
+    today = clock.today()
     parameters = openapi.search_parameters(db.session, today=today,
                                            municipalities=tenancy_services.active_names(db.session))
     return _json(openapi.document(portal_url(None).rstrip("/"), parameters))

@@ -23,7 +23,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from functools import wraps
 
 import psycopg
@@ -31,6 +30,7 @@ from flask import Flask, current_app, make_response, request
 from flask_babel import get_locale
 from sqlalchemy.engine import make_url
 
+from .. import clock
 from ..database import sqlalchemy_url
 from ..settings import ConfigError
 from ..web import LANG_COOKIE
@@ -182,7 +182,7 @@ def cached(view: Callable) -> Callable:
         generation = cache.generation.current() if cache is not None else None
         if generation is None or request.method != "GET" or not _anonymous():
             return view(*args, **kwargs)
-        key = (request.host, request.full_path, str(get_locale()), date.today())
+        key = (request.host, request.full_path, str(get_locale()), clock.today())
         entry = cache.get(key, generation)
         if entry is None:
             response = make_response(view(*args, **kwargs))

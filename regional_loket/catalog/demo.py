@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from .. import clock
 from ..accounts import services as accounts
 from ..accounts.demo import DOMAIN
 from ..demo import register
@@ -98,7 +99,7 @@ def build_locations(slug: str, name: str, postcodes: list[dict], streets: dict, 
 
 @register("locations")
 def load(session, definitions, echo) -> None:
-    today = date.today()
+    today = clock.today()
     created = 0
     for definition in definitions.municipalities:
         tenant = tenancy_services.get_tenant(session, definition.slug)

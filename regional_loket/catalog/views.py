@@ -46,7 +46,7 @@ CHECKLIST_MUNICIPALITIES = 30  # up to this many, the filter is a box per munici
 
 
 def today() -> date:
-    return date.today()
+    return clock.today()
 
 
 def search_args(args: MultiDict, **changes) -> dict:

@@ -54,7 +54,7 @@ ACTOR_LABELS = {
 
 
 def today() -> date:
-    return date.today()
+    return clock.today()
 
 
 class CalledForm(FlaskForm):

@@ -3,11 +3,10 @@ home; later features add their pages here."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, g, render_template, url_for
 from flask_babel import gettext as _
 
+from .. import clock
 from ..accounts import Role, can, require
 from ..accounts import services as account_services
 from ..applications import queries
@@ -32,7 +31,7 @@ def _link(user, tenant):
 @require(Role.COORDINATOR, Role.ADMIN)
 def dashboard():
     members = account_services.team(db.session, g.tenant)
-    today = date.today()
+    today = clock.today()
     rows = queries.location_summaries(db.session, now=utcnow(), response_days=g.tenant.settings.response_days)
     vulnerable, placements = queries.vulnerable_share(db.session, None, year=today.year)
     return render_template("coordinator/dashboard.html", members=members, rows=rows, vulnerable=vulnerable,

@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import audit
+from .. import audit, clock
 from ..accounts import Role, allowed_locations, can, require
 from ..applications import WAITING, Application, LifecycleError, queries, ranking
 from ..applications import services as applications
@@ -44,7 +44,7 @@ def _link(user, tenant):
 
 
 def today() -> date:
-    return date.today()
+    return clock.today()
 
 
 def _location(location_id: uuid.UUID) -> Location:
