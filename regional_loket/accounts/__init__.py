@@ -7,6 +7,7 @@ import uuid
 from flask import Flask, request
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
+from sqlalchemy.orm import joinedload
 
 from .. import jobs as job_plumbing
 from ..extensions import db, login_manager
@@ -93,7 +94,9 @@ def role_label(role: str) -> str:
 
 def _load_user(user_id: str) -> User | None:
     try:
-        user = db.session.get(User, uuid.UUID(user_id))
+        # The memberships in the same statement (they are selectin-loaded by default: a second
+        # round trip on every logged-in request, and every page's header reads them).
+        user = db.session.get(User, uuid.UUID(user_id), options=[joinedload(User.memberships)])
     except ValueError:
         return None
     return user if user is not None and user.is_active else None

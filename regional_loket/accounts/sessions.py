@@ -90,15 +90,19 @@ class ServerSessionInterface(SessionInterface):
         if not sid or len(sid) > 128:
             return Session()
         try:
-            with _store() as store:
-                row = store.execute(
-                    select(ServerSession.__table__).where(
-                        ServerSession.id_hash == hash_sid(sid),
-                        ServerSession.expires_at > utcnow(),
-                        ServerSession.host == request.host.lower(),
-                    )
-                ).first()
+            # Read on the request's own unit of work: a session of its own would draw a second
+            # pooled connection (with its ping, BEGIN and ROLLBACK: four round trips) on every
+            # logged-in request. Reading commits nothing, and the tenant binding that follows
+            # retargets the transaction in place. Writes still go through ``_store``.
+            row = db.session.execute(
+                select(ServerSession.__table__).where(
+                    ServerSession.id_hash == hash_sid(sid),
+                    ServerSession.expires_at > utcnow(),
+                    ServerSession.host == request.host.lower(),
+                )
+            ).first()
         except DATABASE_UNAVAILABLE as error:
+            _discard_unit_of_work()
             # Flask opens the session before any handler can answer: an exception here would
             # be a 500 with a traceback. An empty session that re-raises in the first hook
             # lets the outage be answered like everywhere else (503); saving it writes
@@ -182,6 +186,15 @@ def raise_if_unavailable() -> None:
 
     if getattr(session, "unavailable", None) is not None:
         raise session.unavailable
+
+
+def _discard_unit_of_work() -> None:
+    """After a failed read the request's session may hold a broken transaction: drop it, so
+    that the outage is answered by the first hook (503), not by a confusing follow-up error."""
+    try:
+        db.session.close()
+    except DATABASE_UNAVAILABLE:
+        pass
 
 
 def _store():
