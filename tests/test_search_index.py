@@ -396,3 +396,44 @@ def test_nearby_municipalities_from_the_snapshot_are_those_of_sql(catalog):
             assert snapshot.nearby(slug) == search.nearby_municipalities(db.session, slug), slug
             assert snapshot.nearby(slug), slug  # each has neighbours in the test region
         db.session.rollback()
+
+
+# --- the search page's filter form (views.filter_form): made once, filled per search --------------
+
+
+@SLOW
+@given(args=st.data())
+def test_the_filled_in_filter_form_is_the_one_rendered_for_the_search(catalog, args, monkeypatch):
+    """Random searches, in every language, on the region's and a municipality's portal, with a box
+    per municipality and with the name field of a big region: the form made once per language,
+    portal and snapshot and filled in is, byte for byte, the form rendered for that search."""
+    from regional_loket.catalog import views
+
+    app = catalog["app"]
+    data = args
+    args = data.draw(queries(catalog["slugs"]))
+    language = data.draw(st.sampled_from(["nl", "fr", "en"]))
+    portal = data.draw(st.sampled_from([None, catalog["slugs"][1]]))
+    monkeypatch.setattr(views, "CHECKLIST_MUNICIPALITIES", data.draw(st.sampled_from([30, 1])))
+    with app.app_context():
+        tenant = db.session.scalar(sa.select(Tenant).where(Tenant.slug == portal)) if portal else None
+        base = host_url(tenant) if tenant else host_url()
+    with app.test_request_context("/zoeken", base_url=base, query_string=args,
+                                  headers={"Accept-Language": language}):
+        app.preprocess_request()
+        snapshot = index.snapshot(db.session, TODAY)
+        query, problems = search.parse(args, session=db.session, today=TODAY, municipalities=snapshot.names,
+                                       centroids=snapshot.centroids)
+        result = index.run(db.session, query, today=TODAY, snapshot=snapshot)
+        made = [str(views.filter_form(query, problems, tenant, snapshot.names, result.months, snapshot))
+                for _ in range(2)]  # the second from the snapshot's fragments
+        alone = str(views.filter_form(query, problems, tenant, snapshot.names, result.months, snapshot,
+                                      made_once=False))
+        db.session.rollback()
+    assert made[0] == made[1] == alone, "".join(list(difflib.unified_diff(
+        alone.splitlines(True), made[1].splitlines(True)))[:40])
+    assert "\x00" not in alone
+    assert alone.count(" checked") == (bool(query.nearby and tenant) + bool(query.income_only)
+                                       + bool(query.special_care) + bool(query.online_only) + len(set(query.kinds))
+                                       + len(set(query.languages)) + len(set(query.municipalities)
+                                                                          & {t.slug for t in snapshot.names}))

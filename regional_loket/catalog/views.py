@@ -89,24 +89,17 @@ def search_page():
     facet = result.by_municipality
     if len(facet) > FACET_MUNICIPALITIES:
         facet = sorted(facet, key=lambda item: (-item[2], item[1]))[:FACET_MUNICIPALITIES]
-    if len(tenants) <= CHECKLIST_MUNICIPALITIES:
-        checklist = tenants
-    else:  # only the boxes ticked; the others through the name field
-        chosen = set(query.municipalities)
-        checklist = [t for t in tenants if t.slug in chosen]
     if snapshot is not None:
         layout.provide_region_settings(dict(snapshot.region_settings))
     links = [location_link(r) for r in result.rows]
     points = [{"lat": r["lat"], "lon": r["lon"], "name": r["name"], "url": link}
               for r, link in zip(result.rows, links, strict=True)]
     return render_template(
-        "catalog/search.html", query=query, problems=problems, result=result, tenants=tenants, points=points,
+        "catalog/search.html", query=query, problems=problems, result=result, points=points,
         labels=labels, tile_url=current_app.config.get("MAP_TILE_URL"),
-        tile_attribution=current_app.config.get("MAP_TILE_ATTRIBUTION"), today=today(),
+        tile_attribution=current_app.config.get("MAP_TILE_ATTRIBUTION"),
         facet_municipalities=facet, more_municipalities=len(result.by_municipality) - len(facet),
-        checklist=checklist, checklist_max=CHECKLIST_MUNICIPALITIES,
-        datalist_options=_remember(snapshot, ("datalist",), lambda: _datalist(tenants)),
-        month_options=_remember(snapshot, ("months", str(get_locale())), lambda: _month_options(result.months)),
+        filters=filter_form(query, problems, tenant, tenants, result.months, snapshot),
         cards=result_cards(result, snapshot, links),
     )
 
@@ -135,6 +128,112 @@ def _datalist(tenants) -> Markup:
 
 def _month_options(months) -> list[tuple]:
     return [(m, m.strftime("%Y-%m"), format_date(m, "MMMM yyyy")) for m in months]
+
+
+# The filter form: ~560 pieces of output, ~50 gettext and 18 months per page, of which a search
+# changes only its values, a few ticked boxes, the selected month and sort and which sections
+# are open. It is made once per (language, portal, snapshot) with a marker in each of those
+# slots (``_FilterMarks``) and filled per search from ``FilterValues``: the same methods that
+# render it directly when a search has problems to show next to its fields.
+
+FILTERS_TEMPLATE = "catalog/_filters.html"
+_FORM_MARK = re.compile("\x00([^\x00]*)\x00")
+
+
+class FilterValues:
+    """What the filter form shows of one search."""
+
+    def __init__(self, query, args: MultiDict, problems: dict, tenant, checklist, box):
+        self.query, self.args, self.problems, self.tenant = query, args, problems, tenant
+        self._checklist, self._box = checklist, box
+
+    def text(self, name: str) -> str:
+        return self.query.q if name == "q" else self.args.get(name, "")
+
+    def checked(self, name: str, code: str | None = None) -> str:
+        q = self.query
+        if code is None:
+            on = {"nabij": q.nearby, "ikt": q.income_only, "zorg": q.special_care, "online": q.online_only}[name]
+        else:
+            on = code in {"type": q.kinds, "taal": q.languages}[name]
+        return " checked" if on else ""
+
+    def selected(self, name: str, code: str) -> str:
+        q = self.query
+        current = (q.month.strftime("%Y-%m") if q.month else None) if name == "maand" else q.sort
+        return " selected" if code == current else ""
+
+    def opened(self, section: str) -> str:
+        q, problems = self.query, self.problems
+        if section == "gemeenten":
+            on = (q.municipalities and self.tenant is None) or problems.get("gemeente")
+        else:  # "meer": the further filters
+            on = (q.income_only or q.max_price or q.open_before or q.open_after or q.languages or q.special_care
+                  or q.online_only or any(problems.get(n) for n in ("maxprijs", "open_voor", "open_na", "taal")))
+        return " open" if on else ""
+
+    def boxes(self) -> Markup:
+        """A box per municipality in a small region; in a big one only the boxes ticked (the
+        others are added through the name field)."""
+        chosen = set(self.query.municipalities)
+        return Markup("".join(self._box(t, chosen) for t in self._checklist))  # nosec B704: the boxes' template output
+
+
+class _FilterMarks:
+    """``FilterValues``' slots as markers: NUL, never in a form's constant text."""
+
+    @staticmethod
+    def _mark(*parts) -> Markup:
+        return Markup("\x00" + ":".join(parts) + "\x00")  # nosec B704: method names, constant codes and slugs
+
+    def text(self, name):
+        return self._mark("text", name)
+
+    def checked(self, name, code=None):
+        return self._mark("checked", name, *((code,) if code is not None else ()))
+
+    def selected(self, name, code):
+        return self._mark("selected", name, code)
+
+    def opened(self, section):
+        return self._mark("opened", section)
+
+    def boxes(self):
+        return self._mark("boxes")
+
+
+def filter_form(query, problems: dict, tenant, tenants, months, snapshot, *, made_once: bool = True) -> Markup:
+    """The search page's filter form for this search; ``made_once=False`` renders it for this
+    search alone, as a search with problems always is (the tests compare both ways)."""
+    macros = current_app.jinja_env.get_template(FILTERS_TEMPLATE).module
+    language = str(get_locale())
+    many = len(tenants) > CHECKLIST_MUNICIPALITIES
+
+    def box(t, chosen) -> str:
+        before, after = _remember(snapshot, ("box", t.slug, language),
+                                  lambda: tuple(str(macros.municipality_box(t, "\x00")).split("\x00")))
+        return before + (" checked" if t.slug in chosen else "") + after
+
+    checklist = [t for t in tenants if t.slug in set(query.municipalities)] if many else tenants
+    values = FilterValues(query, request.args, problems, tenant, checklist, box)
+
+    def render(slots, problems) -> Markup:
+        return macros.form(
+            slots, problems, tenant, labels,
+            _remember(snapshot, ("months", language), lambda: _month_options(months)),
+            many, _remember(snapshot, ("datalist",), lambda: _datalist(tenants)) if many else "")
+
+    if problems or not made_once:  # rare: the form with its error messages
+        return render(values, problems)
+
+    def cut() -> tuple:
+        pieces = _FORM_MARK.split(str(render(_FilterMarks(), {})))
+        return tuple(piece if i % 2 == 0 else tuple(piece.split(":")) for i, piece in enumerate(pieces))
+
+    pieces = _remember(snapshot, ("filters", language, tenant.slug if tenant is not None else None, many), cut)
+    html = "".join(piece if i % 2 == 0 else str(escape(getattr(values, piece[0])(*piece[1:])))
+                   for i, piece in enumerate(pieces))
+    return Markup(html)  # nosec B704: the autoescaped form template's output, its slots escaped
 
 
 def _card_parts(macros, row) -> tuple[str, ...]:
