@@ -214,7 +214,8 @@ def filter_form(query, problems: dict, tenant, tenants, months, snapshot, *, mad
                                   lambda: tuple(str(macros.municipality_box(t, "\x00")).split("\x00")))
         return before + (" checked" if t.slug in chosen else "") + after
 
-    checklist = [t for t in tenants if t.slug in set(query.municipalities)] if many else tenants
+    chosen = set(query.municipalities)
+    checklist = [t for t in tenants if t.slug in chosen] if many else tenants
     values = FilterValues(query, request.args, problems, tenant, checklist, box)
 
     def render(slots, problems) -> Markup:

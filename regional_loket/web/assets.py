@@ -23,14 +23,28 @@ def _versioned(endpoint: str, values: dict) -> None:
     if "v" in values:
         return
     if endpoint == "web.vendor_asset":
-        relative = VENDOR_ASSETS.get(values.get("name", ""))
-        if relative is not None:
-            values["v"] = content_version(_assets_dir() / relative)
+        key = values.get("name", "")
     elif endpoint == "static" or endpoint.endswith(".static"):
-        blueprint = endpoint.rpartition(".")[0]
-        folder = (current_app.blueprints[blueprint] if blueprint else current_app).static_folder
-        if folder and values.get("filename"):
-            values["v"] = content_version(Path(folder) / values["filename"])
+        key = values.get("filename")
+    else:
+        return
+    # Every page links half a dozen assets: their versions are looked up once per app and file
+    # (building the path and hashing it as a cache key cost more than the rest of url_for).
+    versions = current_app.extensions.setdefault("asset_versions", {})
+    version = versions.get((endpoint, key))
+    if version is None:
+        version = versions[(endpoint, key)] = _version(endpoint, key) or ""
+    if version:
+        values["v"] = version
+
+
+def _version(endpoint: str, key: str | None) -> str | None:
+    if endpoint == "web.vendor_asset":
+        relative = VENDOR_ASSETS.get(key)
+        return content_version(_assets_dir() / relative) if relative is not None else None
+    blueprint = endpoint.rpartition(".")[0]
+    folder = (current_app.blueprints[blueprint] if blueprint else current_app).static_folder
+    return content_version(Path(folder) / key) if folder and key else None
 
 
 @bp.route("/assets/<path:name>")
