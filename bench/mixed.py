@@ -643,13 +643,23 @@ function setup(thread)
 end
 
 local mine, i, wrapped, log, pending, pending_at, pending_tag, written = nil, 0, false, nil, nil, 0, "-", 0
+local checking = false
 
 function init(args)
   mine = lists[id + 1]
   log = io.open("%(logs)s/thread-" .. id .. ".log", "w")
+  -- wrk calls the first thread's request() once before any connection exists, to check that
+  -- the script's requests parse (wrk.c: script_verify_request). That request is never sent:
+  -- it must take no operation from the list, or it shows up as a request without an answer.
+  checking = (id == 0)
 end
 
 function request()
+  if checking then
+    checking = false
+    local op = mine[1]
+    return wrk.format(op[2], op[4], {Host = hosts[op[3]]}, op[6] ~= "" and op[6] or nil)
+  end
   if pending then  -- the last request got no response (connection lost): an error
     log:write(pending, " 0 0 ", pending_tag, " -\n")
   end

@@ -75,6 +75,7 @@ from regional_loket.extensions import db
 from regional_loket.months import add_months, month_start
 
 TODAY = date.today()
+TRIVIAL = "/branding.css"  # the app's cheapest page: every hook, no SQL, no template
 TARGET_THROUGHPUT = 0.20  # req/s ÷ hello-world req/s, at least
 TARGET_P95_VS_HELLO = 5.0  # p95 ÷ hello-world's p95, at most
 TARGET_P95_RATIO = 1.2  # p95 @big ÷ p95 @small, at most
@@ -285,6 +286,16 @@ def report(results: dict[str, dict], facts) -> tuple[str, dict]:
                     f"| {f['p99_us'] / 1000:.1f} | {f['errors']} | {ratio(f['rps'], hello['rps']):.3f} "
                     f"| {ratio(f['p95_us'], hello['p95_us']):.1f} |")
     ratios: dict = {}
+    floor = results.get("floor")
+    if floor is not None:
+        # What the app costs before any search: session, tenancy, CSRF, rate limits, security
+        # headers, access log. A search cannot be cheaper than this page.
+        rows += ["", "| over the app's floor (/branding.css) | req/s ÷ floor | p95 ÷ floor p95 |", "|---|---:|---:|"]
+        for f in results.values():
+            if f["key"] not in ("hello", "floor"):
+                rows.append(f"| {f['label']} | {ratio(f['rps'], floor['rps']):.3f} "
+                            f"| {ratio(f['p95_us'], floor['p95_us']):.1f} |")
+        ratios["floor: throughput ÷ hello"] = round(ratio(floor["rps"], hello["rps"]), 4)
     rows += ["", f"| target @{facts['big'].tenants} | value | target | meets |", "|---|---:|---:|:-:|"]
     for kind in ("page", "api"):
         for who in ("anon", "logged"):
@@ -350,6 +361,9 @@ def main() -> int:
             with Gunicorn("wsgi:app", env=server_env(region.url, args.redis_url, instance, cache=True), args=args,
                           logs=work) as server:
                 cookie = login_over_http(server)
+                if key == "big":  # the app's own floor: its cheapest page through every hook
+                    results["floor"] = measure("floor", f"/branding.css @{region.tenants} (the app's floor)", server,
+                                               [TRIVIAL], [TRIVIAL], args, work)
                 for kind, path in (("page", PAGE), ("api", API)):
                     for who in ("anon", "logged"):
                         measured = paths(path, region.tenants, args.urls, f"{args.seed}:{kind}:{who}")
