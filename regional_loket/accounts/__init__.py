@@ -94,8 +94,9 @@ def role_label(role: str) -> str:
 
 def _load_user(user_id: str) -> User | None:
     try:
-        # The memberships in the same statement (they are selectin-loaded by default: a second
-        # round trip on every logged-in request, and every page's header reads them).
+        # Usually already in the identity map: the browser session's statement loads its user
+        # and memberships (``sessions.open_session``). Otherwise the memberships in the same
+        # statement (they are selectin-loaded by default: a second round trip).
         user = db.session.get(User, uuid.UUID(user_id), options=[joinedload(User.memberships)])
     except ValueError:
         return None

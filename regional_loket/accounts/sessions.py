@@ -17,11 +17,12 @@ from flask import Flask, Request, Response
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import CallbackDict
 
 from ..database import DATABASE_UNAVAILABLE, utcnow
 from ..extensions import db
-from .models import ServerSession
+from .models import ServerSession, User
 
 IDLE = timedelta(hours=12)
 REMEMBER = timedelta(days=30)
@@ -94,13 +95,18 @@ class ServerSessionInterface(SessionInterface):
             # pooled connection (with its ping, BEGIN and ROLLBACK: four round trips) on every
             # logged-in request. Reading commits nothing, and the tenant binding that follows
             # retargets the transaction in place. Writes still go through ``_store``.
+            # The session's user and memberships come in the same statement: they land in the
+            # unit of work's identity map, where the user loader finds them without a query.
             row = db.session.execute(
-                select(ServerSession.__table__).where(
+                select(ServerSession.__table__, User)
+                .outerjoin(User, User.id == ServerSession.user_id)
+                .options(joinedload(User.memberships))
+                .where(
                     ServerSession.id_hash == hash_sid(sid),
                     ServerSession.expires_at > utcnow(),
                     ServerSession.host == request.host.lower(),
                 )
-            ).first()
+            ).unique().first()
         except DATABASE_UNAVAILABLE as error:
             _discard_unit_of_work()
             # Flask opens the session before any handler can answer: an exception here would
