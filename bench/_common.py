@@ -105,9 +105,10 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
-def make_app(database_url: str, tenants_dir: str):
+def make_app(database_url: str, tenants_dir: str, **extra):
     """The app as tests/conftest.py configures it (TESTING, no CSRF, no rate limits), on the
-    bench region host, with a Redis queue of its own (deleted by ``cleanup_app``)."""
+    bench region host, with a Redis queue of its own (deleted by ``cleanup_app``); ``extra``
+    settings on top."""
     app = create_app({
         "TESTING": True,
         "DATABASE_URL": database_url,
@@ -119,6 +120,7 @@ def make_app(database_url: str, tenants_dir: str):
         "RATELIMIT_ENABLED": False,
         "JOBS_QUEUE": f"bench-{uuid.uuid4().hex[:10]}",
         "TENANTS_DIR": tenants_dir,  # empty: nothing from the demo region
+        **extra,
     })
     app.test_client_class = IsolatedClient
     return app
@@ -132,7 +134,10 @@ def cleanup_app(app) -> None:
         db.engine.dispose()
     try:
         jobs.queue(app).delete(delete_jobs=True)
-        jobs.redis_connection(app).close()
+        connection = jobs.redis_connection(app)
+        for key in connection.scan_iter(f"loket:{app.config['JOBS_QUEUE']}:*"):  # heartbeat and the like
+            connection.delete(key)
+        connection.close()
     except jobs.REDIS_DOWN as exc:  # Redis down: nothing was queued there either
         print(f"(could not delete the bench queue: {exc})", file=sys.stderr)
 
@@ -141,12 +146,12 @@ def scratch_dir():
     return tempfile.TemporaryDirectory(prefix="rl-bench-")
 
 
-def with_scratch_app(database_url: str | None, run: Callable, *args) -> int:
+def with_scratch_app(database_url: str | None, run: Callable, *args, **settings) -> int:
     """``run(app, *args)`` on an app over a scratch database (created, then dropped whatever
     happens) with a scratch instance folder: what every benchmark's main does."""
     with scratch_dir() as tmp, ScratchDatabase(admin_url(database_url)) as database:
         print(f"scratch database: {database.name}", flush=True)
-        app = make_app(database.url, tmp)
+        app = make_app(database.url, tmp, **settings)
         try:
             return run(app, *args)
         finally:
@@ -156,7 +161,9 @@ def with_scratch_app(database_url: str | None, run: Callable, *args) -> int:
 def analyze() -> float:
     """Planner statistics as autovacuum would have them on a production server."""
     started = time.perf_counter()
-    with db.engine.begin() as connection:
+    # Outside a transaction block ANALYZE commits table by table (as autovacuum does); inside
+    # one it locks every table at once: "out of shared memory" at 1,000 tenants.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("ANALYZE")
     return time.perf_counter() - started
 

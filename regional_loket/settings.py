@@ -288,6 +288,7 @@ _CHECKS = {
     "DATABASE_POOL_RECYCLE": _at_least(-1, optional=True),
     "DATABASE_PREPARE_THRESHOLD": _at_least(0, optional=True),
     "SEARCH_CACHE_BYTES": _at_least(0),
+    "TENANT_VERSIONS_CACHE_SECONDS": _at_least(0, number=(int, float)),
     "NOTIFICATION_RETENTION_DAYS": _at_least(1),
     # A retention of 0 would erase every closed request at once: at least a year, and a
     # removal notice of at least a week (the warning must reach a person on holiday).

@@ -185,6 +185,43 @@ def test_migrate_all_runs_as_a_job_with_its_progress(own_queue, admin_client, ma
     assert run.outcome == "ok" and run.counts["failed"] == 0
 
 
+def test_the_schema_versions_are_read_again_only_when_not_all_good_or_after_a_few_seconds(
+        own_queue, admin_client, make_tenant, count_queries):
+    """The page shares /readyz's memory of a good answer (every municipality at head) for
+    TENANT_VERSIONS_CACHE_SECONDS; a municipality behind is read again at every visit."""
+    from regional_loket.tenancy import migrate, versions
+
+    app = own_queue
+    cache = versions.version_cache(app)
+    clock, window = [1000.0], app.config["TENANT_VERSIONS_CACHE_SECONDS"]
+    cache.clock, cache.seconds = (lambda: clock[0]), window
+    cache.clear()
+    herent = make_tenant("herent")
+    head = migrate.head()
+    older = migrate.script_directory(migrate.TENANT_TRACK).get_revision(head).down_revision
+
+    def visit():
+        with count_queries() as count:
+            html = page(admin_client)
+        return html, any(f'"{herent.schema}".alembic_version' in s for s in count.statements)
+
+    try:
+        db.session.execute(sa.text(f'UPDATE "{herent.schema}".alembic_version SET version_num = :v'), {"v": older})
+        for _ in range(2):
+            html, scanned = visit()
+            assert scanned and f'<td class="utrecht-table__cell">{older}</td>' in html
+        db.session.execute(sa.text(f'UPDATE "{herent.schema}".alembic_version SET version_num = :v'), {"v": head})
+        html, scanned = visit()
+        assert scanned and f'<td class="utrecht-table__cell">{older}</td>' not in html  # migrated: shown at once
+        clock[0] += window - 0.1
+        assert visit()[1] is False
+        clock[0] += 0.2
+        assert visit()[1] is True
+    finally:
+        cache.clock, cache.seconds = time.monotonic, app.config["TENANT_VERSIONS_CACHE_SECONDS"]
+        cache.clear()
+
+
 NOT_ADMIN = ["parent", "referrer", "staff", "coordinator"]
 
 

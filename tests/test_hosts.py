@@ -124,6 +124,32 @@ def test_region_portal_lists_active_municipalities_with_links(client, make_tenan
     assert "Opwijk" not in body
 
 
+@pytest.mark.parametrize("who", ["anonymous", "french", "logged in", "on herent's host"])
+def test_the_directorys_links_are_switch_urls(app, make_tenant, make_user, who):
+    """``switch_urls`` (one link built, the host label swapped) gives exactly what
+    ``switch_url`` gives each municipality: language carried, hand-over for a login."""
+    import flask_login
+
+    from regional_loket.web.urls import switch_url, switch_urls
+
+    tenants = [make_tenant(slug, name=slug.title()) for slug in ("herent", "tielt-winge", "o2")]
+    host = f"herent.{REGION}" if who == "on herent's host" else REGION
+    headers = {"Cookie": "lang=fr"} if who in ("french", "on herent's host") else {}
+    with app.test_request_context("/", base_url=f"http://{host}", headers=headers):
+        if who == "logged in":
+            flask_login.login_user(make_user())
+        one_by_one = [switch_url(t) for t in tenants]
+        assert switch_urls(tenants) == one_by_one
+        assert switch_urls(tenants, "catalog.search_page", gemeente="x y") == [
+            switch_url(t, "catalog.search_page", gemeente="x y") for t in tenants]
+    expected = {"anonymous": f"http://herent.{REGION}/", "french": f"http://herent.{REGION}/?lang=fr",
+                "logged in": f"/sessie/naar?to=http://herent.{REGION}/",
+                "on herent's host": f"http://herent.{REGION}/"}[who]
+    assert one_by_one[0] == expected
+    if who == "on herent's host":
+        assert one_by_one[1] == f"http://tielt-winge.{REGION}/?lang=fr"
+
+
 # --- which hosts a route serves: declared per blueprint, enforced by the resolver --------------
 
 

@@ -15,7 +15,7 @@ from regional_loket.extensions import db
 from regional_loket.notifications.services import notify
 from regional_loket.observability import errors, logs, metrics
 from regional_loket.settings import ConfigError
-from regional_loket.tenancy import migrate
+from regional_loket.tenancy import migrate, versions
 
 from .conftest import free_port, host_url, login, make_config
 
@@ -345,6 +345,122 @@ def test_readyz_stays_ready_when_a_newer_release_migrated_first(committed):
     response = app.test_client().get("/readyz", base_url=host_url())
     assert response.status_code == 200, response.json
     assert response.json["checks"]["migrations"]["tenants_behind"] == 0
+
+
+class FakeClock:
+    """Monotonic seconds that move only when told to."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def ready_app(committed):
+    """A committed app with two tenants, a fresh heartbeat, a tenant-version cache of 5 s on a
+    clock of the test's, and ``probe()``: /readyz with the statements it sent."""
+    app, slugs = committed(2, TENANT_VERSIONS_CACHE_SECONDS=5)
+    jobs.record_heartbeat(app)
+    clock = FakeClock()
+    versions.version_cache(app).clock = clock
+    with app.app_context():
+        engine = db.engine
+
+    def probe():
+        sent = []
+
+        def record(connection, cursor, statement, *args):
+            sent.append(statement)
+
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            response = app.test_client().get("/readyz", base_url=host_url())
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
+        return response, sent
+
+    return app, slugs, clock, probe
+
+
+def _scanned(statements: list[str]) -> bool:
+    """Whether the tenants' version tables were read (``migrate.read_versions``)."""
+    return any('"gem_' in s and "alembic_version" in s for s in statements)
+
+
+def _set_version(app, slug: str, version: str) -> None:
+    with app.app_context():
+        db.session.execute(sa.text(f'UPDATE "gem_{slug}".alembic_version SET version_num = :v'), {"v": version})
+        db.session.commit()
+
+
+def test_readyz_keeps_a_good_answer_about_the_tenants_for_a_few_seconds(ready_app):
+    app, slugs, clock, probe = ready_app
+    first, sent = probe()
+    assert first.status_code == 200 and _scanned(sent), sent
+    clock.now += 4.9
+    again, sent = probe()
+    assert again.status_code == 200 and not _scanned(sent), sent
+    # The database is still asked on every call: shared's version and the list of tenants.
+    assert any("shared.alembic_version" in s for s in sent) and any("FROM shared.tenants" in s for s in sent)
+    assert again.json["checks"]["migrations"] == first.json["checks"]["migrations"]
+    clock.now += 0.2  # 5.1 s after the first read: read again
+    later, sent = probe()
+    assert later.status_code == 200 and _scanned(sent)
+
+
+def test_readyz_never_keeps_a_tenant_behind(ready_app):
+    app, (slug, _other), clock, probe = ready_app
+    older = migrate.script_directory(migrate.TENANT_TRACK).get_revision(migrate.head()).down_revision
+    _set_version(app, slug, older)
+    for _ in range(2):
+        response, sent = probe()
+        assert response.status_code == 503 and _scanned(sent)
+        assert response.json["checks"]["migrations"]["behind"] == [f"gem_{slug}"]
+    _set_version(app, slug, migrate.head())  # migrated: ready at the next call, the clock unmoved
+    response, sent = probe()
+    assert response.status_code == 200 and _scanned(sent)
+
+
+def test_readyz_reads_a_tenant_added_since_the_kept_answer(ready_app, committed):
+    app, _slugs, clock, probe = ready_app
+    assert probe()[0].status_code == 200
+    _other_app, (added,) = committed(1)  # another node creates a municipality …
+    older = migrate.script_directory(migrate.TENANT_TRACK).get_revision(migrate.head()).down_revision
+    _set_version(app, added, older)  # … at an older head
+    response, sent = probe()
+    assert response.status_code == 503 and _scanned(sent)
+    assert response.json["checks"]["migrations"]["behind"] == [f"gem_{added}"]
+
+
+def test_readyz_checks_the_database_while_a_good_answer_is_kept(ready_app, monkeypatch):
+    app, _slugs, clock, probe = ready_app
+    assert probe()[0].status_code == 200
+    with app.app_context():
+        engine = db.engine
+
+    def unreachable(*args, **kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, OSError("connection refused"))
+
+    monkeypatch.setattr(engine, "connect", unreachable)
+    response, _sent = probe()
+    assert response.status_code == 503
+    checks = response.json["checks"]
+    assert checks["database"] == {"ok": False, "error": "OperationalError"}
+    assert checks["migrations"]["ok"] is False
+
+
+def test_the_tenant_version_cache_can_be_turned_off(committed):
+    app, _slugs = committed(1, TENANT_VERSIONS_CACHE_SECONDS=0)
+    jobs.record_heartbeat(app)
+    with app.app_context():
+        engine = db.engine
+    scans = []
+    sa.event.listen(engine, "before_cursor_execute", lambda c, cur, statement, *a: scans.append(_scanned([statement])))
+    for _ in range(2):
+        assert app.test_client().get("/readyz", base_url=host_url()).status_code == 200
+    assert scans.count(True) == 2
 
 
 def test_a_stale_scheduler_fails_readyz_unless_told_to_only_report_it(beating, client):

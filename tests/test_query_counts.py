@@ -1,6 +1,7 @@
 """Pages whose number of SQL statements must not grow with what they show: one more choice or a
 hundred more applications may cost rows, never round trips (an N+1 shows up here first)."""
 
+import re
 import uuid
 from urllib.parse import urljoin, urlsplit
 
@@ -86,6 +87,51 @@ def test_the_provider_inbox_does_not_grow_with_its_applications(app, count_queri
     sixty = _inbox_statements(app, count_queries, 60)
     print(f"provider inbox: {ten()} statements with 10 applications, {sixty()} with 60")
     assert sixty() <= ten(), f"{ten()} → {sixty()}:\n{sixty}"
+
+
+def _add_municipalities(count: int, listed: dict) -> None:
+    """``count`` more municipalities, each with three localities under two postcodes (the
+    second code twice, listed before the first: the page lists each code once, ascending)."""
+    from regional_loket.tenancy import Postcode
+
+    for _ in range(count):
+        n = len(listed)
+        tenant = f.make_tenant(db.session, name=f"Gemeente {n:02d} {uuid.uuid4().hex[:6]}")
+        low, high = f"{3000 + 2 * n:04d}", f"{3001 + 2 * n:04d}"
+        for code, place in ((high, "Noord"), (low, "Centrum"), (high, "Zuid")):
+            tenant.postcodes.append(Postcode(code=code, locality=f"{place} {tenant.slug}", lat=50.9, lon=4.7))
+        listed[tenant.name] = f"{low}, {high}"
+    db.session.flush()
+
+
+def _region_home_statements(app, count_queries, listed: dict):
+    client = app.test_client()
+    client.get("/", base_url=host_url())  # warm: translations, templates
+    with count_queries() as count:
+        page = client.get("/", base_url=host_url())
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    for name, codes in listed.items():
+        assert re.search(rf'>{re.escape(name)}</a>\s*<span class="rl-card__meta">{codes}</span>', body), name
+    return count
+
+
+def test_the_region_home_does_not_grow_with_the_municipalities(app, count_queries):
+    """Every municipality with its postcodes from a fixed number of statements (the page read
+    each one's postcodes lazily: one SELECT more per municipality)."""
+    from regional_loket.tenancy import services as tenancy_services
+
+    listed: dict[str, str] = {}
+    _add_municipalities(2, listed)
+    two = _region_home_statements(app, count_queries, listed)
+    _add_municipalities(4, listed)
+    archived = f.make_tenant(db.session, name="Gemeente Gearchiveerd")
+    tenancy_services.archive_tenant(db.session, archived.slug)
+    db.session.flush()
+    six = _region_home_statements(app, count_queries, listed)
+    print(f"region home: {two()} statements with 2 municipalities, {six()} with 6")
+    assert six() <= two(), f"{two()} → {six()}:\n{six}"
+    assert "Gemeente Gearchiveerd" not in app.test_client().get("/", base_url=host_url()).get_data(as_text=True)
 
 
 def test_count_queries_counts_what_the_engine_runs(app, count_queries):

@@ -105,6 +105,7 @@ def test_a_secret_file_that_cannot_be_read_or_both_forms_are_refused(tmp_path):
     ("SMTP_PORT", "70000"),
     ("LOKET_NOTIFICATION_RETENTION_DAYS", "0"),
     ("LOKET_MAX_FORM_PARTS", "many"),
+    ("LOKET_TENANT_VERSIONS_CACHE_SECONDS", "-1"),
 ])
 def test_a_malformed_typed_setting_is_refused_by_name(tmp_path, variable, value):
     with pytest.raises(ConfigError, match=f"^{variable}="):

@@ -39,6 +39,7 @@ from ..notifications.services import outbox_backlog, overdue_count
 from ..tenancy import migrate as migrations
 from ..tenancy import schema_for
 from ..tenancy import services as tenancy_services
+from ..tenancy import versions as tenancy_versions
 from ..tenancy.resolver import SLUG_RE
 from .views import bp
 
@@ -167,11 +168,15 @@ class SchemaRow:
 
 
 def schema_rows(app: Flask, session) -> tuple[str, str | None, list[SchemaRow]]:
-    """(tenant head, shared version, one row per municipality): every version in one query."""
-    head = migrations.head(app.config.get("TENANT_MIGRATIONS") or migrations.TENANT_TRACK)
+    """(tenant head, shared version, one row per municipality): every version in one query, or
+    none while the worker keeps a recent answer with nobody behind (``tenancy.versions``, shared
+    with /readyz); one with a municipality behind is read again at every visit."""
+    track = app.config.get("TENANT_MIGRATIONS") or migrations.TENANT_TRACK
+    head = migrations.head(track)
     shared = session.execute(text(f"SELECT version_num FROM {SHARED_SCHEMA}.{migrations.VERSION_TABLE}")).scalar()  # noqa: S608  # nosec B608: schema and table names are constants
     tenants = tenancy_services.list_tenants(session)
-    versions = migrations.read_versions(session.connection(), [schema_for(t.slug) for t in tenants])
+    versions = tenancy_versions.version_cache(app).read(
+        session.connection(), [schema_for(t.slug) for t in tenants], track).versions
     rows = [SchemaRow(t.slug, t.name, t.is_archived, versions.get(schema_for(t.slug)),
                       versions.get(schema_for(t.slug)) == head) for t in tenants]
     return head, shared, rows

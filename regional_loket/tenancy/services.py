@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Dialect, create_mock_engine, select, text
+from sqlalchemy import Dialect, create_mock_engine, func, select, text
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from ..database import TENANT_PLACEHOLDER, utcnow
@@ -63,6 +64,30 @@ def list_tenants(session: Session, *, include_archived: bool = True) -> list[Ten
     if not include_archived:
         query = query.where(Tenant.status == TenantStatus.ACTIVE)
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """An active municipality as the region's home page lists it."""
+
+    slug: str
+    subdomain: str
+    name: str
+    postcodes: tuple[str, ...]  # each code once, ascending (a code may have several localities)
+
+
+def directory(session: Session) -> list[DirectoryEntry]:
+    """Every active municipality by name with its postcodes, in one statement whatever their
+    number (the home page read each tenant's postcodes lazily: one SELECT per municipality)."""
+    codes = func.array_agg(aggregate_order_by(Postcode.code.distinct(), Postcode.code))
+    rows = session.execute(
+        select(Tenant.slug, Tenant.subdomain, Tenant.name, codes.filter(Postcode.code.is_not(None)))
+        .outerjoin(Postcode, Postcode.tenant_id == Tenant.id)
+        .where(Tenant.status == TenantStatus.ACTIVE)
+        .group_by(Tenant.id)
+        .order_by(Tenant.name)
+    )
+    return [DirectoryEntry(slug, subdomain, name, tuple(postcodes or ())) for slug, subdomain, name, postcodes in rows]
 
 
 def active_names(session: Session) -> list:

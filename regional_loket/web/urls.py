@@ -4,6 +4,7 @@ make every external URL point at the regional host, whichever portal built it.""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import current_app, g, has_request_context, request, url_for
@@ -43,6 +44,29 @@ def switch_url(tenant, endpoint: str = "web.home", **values) -> str:
     if getattr(current_user, "is_authenticated", False):
         return url_for("accounts.go", to=target)
     return target
+
+
+# A host label no municipality can have (slugs and subdomains never start with a digit).
+_PLACEHOLDER = "0rl-portal-placeholder"
+
+
+@dataclass(frozen=True)
+class _Placeholder:
+    subdomain: str = _PLACEHOLDER
+
+
+def switch_urls(tenants, endpoint: str = "web.home", **values) -> list[str]:
+    """``switch_url`` of each tenant, for a list of hundreds (the region's directory): the links
+    differ only in the host label, so one is built for a stand-in label and each tenant's
+    subdomain put in its place (a label of letters, digits and hyphens: URL quoting leaves it
+    as it is, in the host and in the hand-over's ``to``). A tenant whose portal is the one
+    being answered gets its own ``switch_url`` (the language is not carried to the same host)."""
+    template = switch_url(_Placeholder(), endpoint, **values)
+    if template.count(_PLACEHOLDER) != 1:  # never expected; stay exact rather than fast
+        return [switch_url(tenant, endpoint, **values) for tenant in tenants]
+    here = request.host.lower() if has_request_context() else None
+    return [switch_url(tenant, endpoint, **values) if host_for(tenant) == here
+            else template.replace(_PLACEHOLDER, tenant.subdomain) for tenant in tenants]
 
 
 def chosen_language() -> str | None:
