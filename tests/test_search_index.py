@@ -437,3 +437,30 @@ def test_the_filled_in_filter_form_is_the_one_rendered_for_the_search(catalog, a
                                        + bool(query.special_care) + bool(query.online_only) + len(set(query.kinds))
                                        + len(set(query.languages)) + len(set(query.municipalities)
                                                                           & {t.slug for t in snapshot.names}))
+
+
+@settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pairs=st.lists(st.tuples(st.sampled_from(["q", "gemeente", "type", "pagina", "x", "_external", "endpoint"]),
+                                st.text(max_size=6)), max_size=8),
+       changes=st.dictionaries(st.sampled_from(["gemeente", "pagina", "nabij", "type", "endpoint"]),
+                               st.one_of(st.none(), st.text(max_size=5), st.lists(st.text(max_size=4), max_size=3)),
+                               max_size=3))
+def test_search_links_keep_the_search_and_change_only_what_they_say(app, pairs, changes):
+    """``search_url`` (the facets' and pages' links, the unchanged part encoded once per request)
+    is this search with ``changes``: what a MultiDict with those keys replaced encodes to."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from regional_loket.catalog import views
+
+    expected = MultiDict(pairs)
+    for key, value in changes.items():
+        expected.poplist(key)
+        for item in [] if value is None else value if isinstance(value, list) else [value]:
+            expected.add(key, item)
+    # An app context of its own, as each request has: ``g`` (where the part is kept) is its.
+    with app.app_context(), app.test_request_context("/zoeken", query_string=urlencode(pairs)):
+        twice = [views.search_url(**changes) for _ in range(2)]
+    assert twice[0] == twice[1]
+    url = urlsplit(twice[0])
+    assert url.path == "/zoeken"
+    assert parse_qsl(url.query, keep_blank_values=True) == list(expected.items(multi=True))

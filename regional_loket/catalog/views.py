@@ -49,23 +49,21 @@ def today() -> date:
     return clock.today()
 
 
-def search_args(args: MultiDict, **changes) -> dict:
-    """The current search as URL arguments, with ``changes`` (None removes an argument)."""
-    merged = MultiDict(args)
-    for key, value in changes.items():
-        merged.poplist(key)
-        if value is None:
-            continue
-        for item in value if isinstance(value, list | tuple) else [value]:
-            merged.add(key, item)
-    return {k: merged.getlist(k) if len(merged.getlist(k)) > 1 else merged.get(k) for k in merged}
-
-
 @bp.app_template_global()
 def search_url(**changes) -> str:
     """This search with ``changes``, as a URL. The arguments go in the query string as they are:
-    never as url_for keywords, where names like ``_external`` or ``endpoint`` mean something."""
-    query = urlencode(search_args(request.args, **changes), doseq=True)
+    never as url_for keywords, where names like ``_external`` or ``endpoint`` mean something.
+    The arguments not changed come in their order, then the changed ones (None removes one)."""
+    # A results page builds a dozen of these links with the same names changed (the facets,
+    # the pages): the unchanged part is encoded once per request and set of names.
+    memo = g.setdefault("search_url_parts", {})
+    names = tuple(changes)
+    if names not in memo:
+        memo[names] = urlencode([(k, v) for k, values in request.args.lists() if k not in changes
+                                 for v in values])
+    changed = urlencode([(k, item) for k, value in changes.items() if value is not None
+                         for item in (value if isinstance(value, list | tuple) else [value])])
+    query = "&".join(part for part in (memo[names], changed) if part)
     if "search_page_url" not in g:  # a results page builds hundreds of these links
         g.search_page_url = url_for("catalog.search_page")
     return g.search_page_url + (f"?{query}" if query else "")
