@@ -134,6 +134,31 @@ def test_the_region_home_does_not_grow_with_the_municipalities(app, count_querie
     assert "Gemeente Gearchiveerd" not in app.test_client().get("/", base_url=host_url()).get_data(as_text=True)
 
 
+def _municipalities_api_statements(app, count_queries, listed: dict):
+    client = app.test_client()
+    client.get("/api/v1/municipalities", base_url=host_url())  # warm
+    db.session.expunge_all()  # the postcodes as a new request finds them: not loaded
+    with count_queries() as count:
+        answer = client.get("/api/v1/municipalities", base_url=host_url())
+    assert answer.status_code == 200
+    items = {item["name"]: item for item in answer.get_json()["items"]}
+    for name, codes in listed.items():
+        assert ", ".join(sorted({p["code"] for p in items[name]["postcodes"]})) == codes, name
+        assert len(items[name]["postcodes"]) == 3
+    return count
+
+
+def test_the_municipalities_api_does_not_grow_with_the_municipalities(app, count_queries):
+    """``/api/v1/municipalities`` lists every municipality with its postcodes: two statements
+    whatever their number (it read each one's postcodes lazily, as the home page did)."""
+    listed: dict[str, str] = {}
+    _add_municipalities(2, listed)
+    two = _municipalities_api_statements(app, count_queries, listed)
+    _add_municipalities(4, listed)
+    six = _municipalities_api_statements(app, count_queries, listed)
+    assert six() <= two(), f"{two()} → {six()}:\n{six}"
+
+
 def test_count_queries_counts_what_the_engine_runs(app, count_queries):
     """The fixture itself: every statement, also from another session; none outside the block."""
     import sqlalchemy as sa

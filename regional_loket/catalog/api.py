@@ -147,7 +147,7 @@ def municipalities():
         {"slug": t.slug, "name": t.name, "nis_code": t.nis_code, "portal": portal_url(t),
          "postcodes": [{"code": p.code, "locality": p.locality, "lat": p.lat, "lon": p.lon} for p in t.postcodes],
          "desk": {k: t.desk.get(k) for k in ("name", "address", "phone", "email", "hours") if t.desk.get(k)}}
-        for t in tenancy_services.list_tenants(db.session, include_archived=False)
+        for t in tenancy_services.list_tenants(db.session, include_archived=False, with_postcodes=True)
     ]})
 
 

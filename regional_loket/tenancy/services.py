@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Dialect, create_mock_engine, func, select, text
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..database import TENANT_PLACEHOLDER, utcnow
 from ..extensions import db
@@ -59,8 +59,12 @@ def find_tenant(session: Session, match: HostMatch) -> Tenant | None:
     return None
 
 
-def list_tenants(session: Session, *, include_archived: bool = True) -> list[Tenant]:
+def list_tenants(session: Session, *, include_archived: bool = True, with_postcodes: bool = False) -> list[Tenant]:
+    """Municipalities by name; ``with_postcodes`` loads every one's postcodes in one more
+    statement (read lazily, they cost a statement per municipality)."""
     query = select(Tenant).order_by(Tenant.name)
+    if with_postcodes:
+        query = query.options(selectinload(Tenant.postcodes))
     if not include_archived:
         query = query.where(Tenant.status == TenantStatus.ACTIVE)
     return list(session.scalars(query))
