@@ -44,7 +44,10 @@ request itself (``clock_gettime`` through LuaJIT's FFI) and writes kind, status,
 status ≥ 400, a redirect where a page was expected, a redirect to the login page, a lost
 connection, and afterwards every submission, offer and acceptance is checked in the database.
 A request's one-off POSTs are never repeated when a thread runs out of its list (the report says
-whether that happened: raise ``--max-rps``).
+whether that happened: raise ``--max-rps``). By default each connection sends its next request
+as soon as the last is answered: the workers are saturated and a page's latency is mostly the
+queue. ``--think-ms`` makes each connection wait a random time first (exponential, that mean),
+as users reading a page do: latencies closer to each page's own cost.
 
 Baselines in the same run: hello-world (``bench/hello.py`` under the same gunicorn command line,
 the same 8 connections, before the regions), and in the mix itself the municipal home page and
@@ -680,6 +683,7 @@ function request()
   return wrk.format(op[2], op[4], headers, op[6] ~= "" and op[6] or nil)
 end
 
+%(think)s
 function response(status, headers, body)
   local took = now_us() - pending_at
   log:write(pending, " ", status, " ", math.floor(took), " ", pending_tag, " ", headers["Location"] or "-", "\n")
@@ -695,7 +699,16 @@ end
 """
 
 
-def lua_script(ops: list[Op], threads: int, logs: Path) -> str:
+THINK = """
+-- Users read before they click: each connection waits a random think time (exponential, mean
+-- %(mean)d ms) before its next request, so the load is a crowd of users, not a saturating loop.
+function delay()
+  return math.floor(-math.log(1 - math.random()) * %(mean)d)
+end
+"""
+
+
+def lua_script(ops: list[Op], threads: int, logs: Path, think_ms: int = 0) -> str:
     hosts, cookies = {}, {}
 
     def index(table: dict, value: str) -> int:
@@ -709,7 +722,8 @@ def lua_script(ops: list[Op], threads: int, logs: Path) -> str:
                             str(cookie), json.dumps(op.body), "true" if MIX[op.kind].once else "false",
                             json.dumps(op.tag)]) + "}")
     return LUA % {"hosts": ",".join(json.dumps(h) for h in hosts), "cookies": ",".join(json.dumps(c) for c in cookies),
-                  "lists": ",\n".join("{" + ",\n".join(lines) + "}" for lines in per_thread), "logs": logs}
+                  "lists": ",\n".join("{" + ",\n".join(lines) + "}" for lines in per_thread), "logs": logs,
+                  "think": THINK % {"mean": think_ms} if think_ms > 0 else ""}
 
 
 def run_mix(server: Gunicorn, ops: list[Op], seconds: float, args, work: Path, name: str) -> list[tuple]:
@@ -717,7 +731,7 @@ def run_mix(server: Gunicorn, ops: list[Op], seconds: float, args, work: Path, n
     logs = work / f"logs-{name}"
     logs.mkdir()
     script = work / f"mix-{name}.lua"
-    script.write_text(lua_script(ops, args.threads, logs))
+    script.write_text(lua_script(ops, args.threads, logs, args.think_ms))
     command = [wrk_binary(), "--threads", str(args.threads), "--connections", str(args.threads), "--duration",
                f"{max(1, round(seconds))}s", "--timeout", "30s", "--script", str(script),
                f"http://127.0.0.1:{server.port}"]
@@ -870,6 +884,8 @@ def main() -> int:
     parser.add_argument("--max-rps", type=float, default=80,
                         help="requests prepared per second of load (one-off POSTs are sized by it; default 80)")
     parser.add_argument("--threads", type=int, default=8, help="wrk threads, one connection each (default 8)")
+    parser.add_argument("--think-ms", type=int, default=0,
+                        help="mean think time of each connection between requests (default 0: saturate)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
     parser.add_argument("--worker-threads", type=int, default=4)
@@ -951,7 +967,8 @@ def main() -> int:
 def results_sections(report: dict, args, hello_p95: float) -> dict[str, str]:
     hello = report["hello"]
     lines = [f"`bench/mixed.py --duration {args.duration:g}` ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC): gunicorn "
-             f"`wsgi:app` {args.workers} × {args.worker_class}, one wrk of {args.threads} threads × 1 connection, "
+             f"`wsgi:app` {args.workers} × {args.worker_class}, one wrk of {args.threads} threads × 1 connection"
+             f"{f' with a think time of {args.think_ms} ms (mean, exponential)' if args.think_ms else ''}, "
              f"{args.warmup:g} s warm-up; {os.cpu_count()} CPUs shared with other work. Baseline hello-world "
              f"(same gunicorn command line, {args.threads} connections, {args.hello:g} s): "
              f"{hello['rps']:.0f} req/s, p95 {hello_p95:.2f} ms (load average {hello['load_before'][0]:.2f})."]
