@@ -276,6 +276,9 @@ def test_the_home_shows_the_municipalitys_numbers(app, region):
     # Anna (30 days) and Cas (40 days) wait at h1 past the 21 days; Bram was offered a place at h2.
     assert rows == {"A Zonnebloem": ["2", "2"], "B Onthaalouder Els": ["1", "0"], "C Vers": ["0", "0"],
                     "D Oud": ["0", "0"], "E Gesloten": ["0", "0"]}
+    for key in ("h1", "h2", "h3", "h4", "h5"):  # each name links to its location's inbox
+        place = region["places"][key]
+        assert f'href="/opvang/{place.id}/">{place.name}</a>' in home
     assert "Dit jaar nog geen plaatsen toegekend." in home
 
 
