@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, exists, func, select, tuple_, union
+from sqlalchemy import Integer, String, Uuid, exists, func, literal, select, tuple_, union
 from sqlalchemy.orm import aliased
 
 from ..applications import Status
@@ -36,6 +36,17 @@ def _contact_columns():
 
     return (first_guardian(Guardian.name).label("guardian_name"),
             first_guardian(Guardian.email).label("guardian_email"), Family.phone.label("phone"))
+
+
+def _inline(value):
+    """A value written into the statement's text, not sent as a parameter. psycopg prepares a
+    statement after a few runs and PostgreSQL then plans it once for any parameters: with the
+    statuses as parameters that generic plan cannot use ``ix_requests_family_id_open`` (partial:
+    open or inactive requests), with the municipality as one it assumes an average
+    municipality's few hundred choices and loops over the largest's ten thousand."""
+    if isinstance(value, uuid.UUID):
+        return literal(value, Uuid, literal_execute=True)
+    return literal(str(value), String, literal_execute=True)
 
 
 def _lives_in(tenant_id: uuid.UUID):
@@ -69,7 +80,7 @@ def without_offer(*, tenant_id: uuid.UUID, today: date, months_before_start: int
         select(CareRequest.id, CareRequest.start_date, CareRequest.submitted_at,
                Child.first_name.label("child_first_name"), *_contact_columns(), _municipalities())
         .join(Family, Family.id == CareRequest.family_id).join(Child, Child.id == CareRequest.child_id)
-        .where(CareRequest.status == RequestStatus.OPEN, _lives_in(tenant_id), ~answered,
+        .where(CareRequest.status == _inline(RequestStatus.OPEN), _lives_in(tenant_id), ~answered,
                CareRequest.start_date <= same_day_months_later(today, months_before_start)))
     if choice_tenant_id is not None:
         statement = statement.where(
@@ -137,6 +148,7 @@ def _timed_by(tenant_id: uuid.UUID, statuses: tuple[str, ...]):
       first choice (by rank, then id) is here."""
     family, care, choice, earlier = aliased(Family), aliased(CareRequest), aliased(Choice), aliased(Choice)
     own, other, anywhere = aliased(Postcode), aliased(Postcode), aliased(Postcode)
+    tenant_id, statuses = _inline(tenant_id), [_inline(status) for status in statuses]
     timed_codes = select(own.code).where(
         own.tenant_id == tenant_id, ~exists().where(other.code == own.code, other.tenant_id < own.tenant_id))
     # The requests with a choice here first (OFFSET 0: planned on its own, never flattened):
