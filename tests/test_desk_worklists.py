@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 
 from regional_loket.catalog.models import CatalogLocation, Location
 from regional_loket.coordinator import worklists
@@ -213,6 +214,128 @@ def test_stale_free_places_and_saving_the_grid_refreshes_them_for_families_too(a
     assert "Vrije plaatsen bijgewerkt op" in search.get_data(as_text=True), shown
 
 
+def test_the_confirmation_list_is_the_rule_exactly_for_every_municipality(app, region):
+    """The list keeps a request when the municipality times it (``confirming_tenant_id``: the
+    home postcode's municipality, the one with the smallest id when several share the code; for
+    a family from outside the region, that of its first choice by rank, then id), found as
+    sets, not per request. Compared with the rule itself on the cases where a narrowing could
+    go wrong."""
+    from regional_loket.care_requests import CareRequest, queries
+    from regional_loket.care_requests.models import Choice
+
+    herent, tienen = region["tenants"]["herent"], region["tenants"]["tienen"]
+    places, now = region["places"], region["now"]
+    # 3021 is Herent's and Tienen's: the one with the smaller id times its families.
+    herent.postcodes.append(Postcode(code="3021", locality="Winksele", lat=50.89, lon=4.64))
+    tienen.postcodes.append(Postcode(code="3021", locality="Winksele-Delle", lat=50.89, lon=4.65))
+    db.session.flush()
+
+    def overdue(name, postcode, child, keys):
+        _, fam = factories.make_family(db.session, name=name, postcode=postcode, locality="Elders")
+        kid = factories.make_child(db.session, fam, first_name=child)
+        return factories.make_request(db.session, fam, kid, locations=[places[k] for k in keys],
+                                      now=now - timedelta(days=100))
+
+    shared = overdue("Hilde Hoes", "3021", "Hanne", ["l1"])
+    uma = overdue("Ubbo Uyt", "3500", "Uma", ["t1", "h1"])  # from outside the region: first choice Tienen
+    olaf = overdue("Otto Oms", "3500", "Olaf", ["h1", "t1"])  # first choice Herent
+    tied = overdue("Tom Tas", "3500", "Tijs", ["t1", "h2"])  # two choices ranked the same: the smaller id first
+    db.session.execute(sa.update(Choice).where(Choice.request_id == tied.id).values(rank=1))
+    db.session.flush()
+    first_of_tied = db.session.scalar(sa.select(Choice.tenant_id).where(Choice.request_id == tied.id)
+                                      .order_by(Choice.id).limit(1))
+
+    def listed(tenant, moment):
+        return {row.id: row.due_at for row in db.session.execute(
+            queries.confirmation_due(tenant_id=tenant.id, now=moment))}
+
+    due_at = queries.confirmation_due_at()
+    rule = db.session.execute(sa.select(CareRequest.id, due_at, queries.confirming_tenant_id(), CareRequest.status)
+                              .where(CareRequest.status.in_(("open", "inactive")))).all()
+    for moment in (now, now + timedelta(days=60)):
+        for tenant in region["tenants"].values():
+            expected = {rid: due for rid, due, timed_by, status in rule
+                        if timed_by == tenant.id and (due < moment + queries.CONFIRMATION_SOON or status == "inactive")}
+            assert listed(tenant, moment) == expected, (tenant.slug, moment)
+    smaller, larger = sorted((herent, tienen), key=lambda t: t.id)
+    assert shared.id in listed(smaller, now) and shared.id not in listed(larger, now)
+    assert uma.id in listed(tienen, now) and uma.id not in listed(herent, now)
+    assert olaf.id in listed(herent, now) and olaf.id not in listed(tienen, now)
+    first, second = (herent, tienen) if first_of_tied == herent.id else (tienen, herent)
+    assert tied.id in listed(first, now) and tied.id not in listed(second, now)
+
+
+def test_the_home_shows_the_municipalitys_numbers(app, region):
+    """Every figure of the desk's home, counted by hand from the fixture: the offer, the
+    per-location table (open, late), the worklists (test above), the share for vulnerable
+    families. Tienen's and last year's placements are not Herent's this year."""
+    client = _desk(app, region)
+    home = html.unescape(_get(client, region, "/beheer/").get_data(as_text=True))
+    assert "5 locaties (1 niet actief)" in home
+    rows = {row.rsplit(" ", 2)[0].removesuffix(" niet actief"): row.rsplit(" ", 2)[1:] for row in _rows(home)}
+    # Anna (30 days) and Cas (40 days) wait at h1 past the 21 days; Bram was offered a place at h2.
+    assert rows == {"A Zonnebloem": ["2", "2"], "B Onthaalouder Els": ["1", "0"], "C Vers": ["0", "0"],
+                    "D Oud": ["0", "0"], "E Gesloten": ["0", "0"]}
+    for key in ("h1", "h2", "h3", "h4", "h5"):  # each name links to its location's inbox
+        place = region["places"][key]
+        assert f'href="/opvang/{place.id}/">{place.name}</a>' in home
+    assert "Dit jaar nog geen plaatsen toegekend." in home
+
+
+def test_the_share_for_vulnerable_families_counts_the_declarations_as_python_reads_them(app, region):
+    """Placements accepted this year at Herent's locations, vulnerable when a declaration in
+    the application's snapshot is true (low income, single parent, foster child); counted in
+    SQL, so every JSON value a snapshot might hold is read as ``bool`` reads it."""
+    from regional_loket.applications import queries
+
+    now, year = region["now"], region["now"].year
+    values = [{"low_income": True}, {"single_parent": True, "low_income": False}, {"foster_child": True},
+              {"low_income": False, "single_parent": False, "foster_child": False}, {"low_income": None},
+              {"low_income": "ja"}, {"low_income": ""}, {"single_parent": 1}, {"single_parent": 0},
+              {"foster_child": []}, {"foster_child": ["x"]}, {"foster_child": {}}, {}]
+    herent, tienen = region["tenants"]["herent"], region["tenants"]["tienen"]
+    places = [region["places"]["h1"], region["places"]["h2"]]
+    accepted = []
+    for n, declarations in enumerate([*values, {"low_income": True}, {"low_income": True}]):
+        _, fam = factories.make_family(db.session, name=f"Plaats {n}", email=f"plaats{n}@example.be")
+        kid = factories.make_child(db.session, fam, first_name=f"Kind{n}")
+        where = region["places"]["t1"] if n == len(values) else places[n % 2]  # the first extra: Tienen's
+        care = factories.make_request(db.session, fam, kid, locations=[where])
+        tenant, application = factories.application_of(db.session, care.choices[0])
+        with tenant_scope(db.session, tenant):
+            application.status = "accepted"
+            # The second extra was accepted last year.
+            application.answered_at = now.replace(year=year - 1) if n == len(values) + 1 else now
+            application.snapshot = {**application.snapshot, "declarations": declarations}
+            db.session.flush()
+        accepted.append(declarations)
+    db.session.expire_all()
+    mine = accepted[:len(values)]
+    expected = sum(1 for d in mine if any(d.get(k) for k in queries.VULNERABLE))
+    assert expected == 6 and len(mine) == 13
+    fetched = []
+
+    def rows_fetched(connection, cursor, statement, parameters, context, executemany):
+        fetched.append(cursor.rowcount)
+
+    with tenant_scope(db.session, herent):
+        sa.event.listen(db.engine, "after_cursor_execute", rows_fetched)
+        try:
+            assert queries.vulnerable_share(db.session, None, year=year) == (expected, len(mine))
+        finally:
+            sa.event.remove(db.engine, "after_cursor_execute", rows_fetched)
+        # One statement, one row: the placements are counted in the database, not loaded (a
+        # large municipality's home read a thousand snapshots per visit).
+        assert fetched == [1]
+        assert queries.vulnerable_share(db.session, [places[0].id], year=year) == (
+            sum(1 for d in mine[::2] if any(d.get(k) for k in queries.VULNERABLE)), len(mine[::2]))
+    with tenant_scope(db.session, tienen):
+        assert queries.vulnerable_share(db.session, None, year=year) == (1, 1)
+    client = _desk(app, region)
+    home = html.unescape(_get(client, region, "/beheer/").get_data(as_text=True))
+    assert "Dit jaar 6 van 13 plaatsen (46 %)" in home
+
+
 # --- the home, paging, sorting, exports ---------------------------------------------------------
 
 
@@ -340,6 +463,9 @@ def test_the_confirmation_rule_runs_over_the_municipalitys_requests_not_the_regi
 
     from regional_loket.care_requests import queries
 
+    def select_count(statement):
+        return sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
+
     now = region["now"]
     for n in range(40):
         _, fam = factories.make_family(db.session, name=f"Tiens {n}", postcode="3300", locality="Tienen")
@@ -356,3 +482,11 @@ def test_the_confirmation_rule_runs_over_the_municipalitys_requests_not_the_regi
         [(plan,)] = cursor.fetchall()
     assert _subplan_loops(plan[0]["Plan"]) < 40
     assert sorted(row.child_first_name for row in db.session.execute(statement)) == ["Fien", "Gust"]
+    # Nor over Herent's own candidates: which municipality times a request is found as sets
+    # (joins), so the only per-row subqueries left are the listed rows' contact columns.
+    count = select_count(statement)
+    compiled = count.compile(dialect=postgresql.dialect(), compile_kwargs={"render_postcompile": True})
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}", compiled.params)
+        [(plan,)] = cursor.fetchall()
+    assert _subplan_loops(plan[0]["Plan"]) == 0  # the desk home's count: no per-request rule at all

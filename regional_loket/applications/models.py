@@ -37,7 +37,10 @@ class Application(UUIDKey, Timestamps, db.Model):
         CheckConstraint(
             "status IN ('submitted', 'in_review', 'waitlisted', 'offered', 'accepted', 'declined', "
             "'expired', 'rejected', 'withdrawn')", name="status"),
-        Index("ix_applications_location_id_status", "location_id", "status"),
+        # Covering what the desk's home counts per location (open, overdue), so they are read
+        # from the index alone (tenant_0009).
+        Index("ix_applications_location_id_status", "location_id", "status",
+              postgresql_include=["paused_at", "submitted_at", "id"]),
         {"schema": TENANT_PLACEHOLDER},
     )
 

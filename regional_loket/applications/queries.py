@@ -17,7 +17,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Text, and_, cast, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from ..catalog import Location
@@ -134,18 +135,28 @@ def held_places(session: Session, location) -> dict[tuple[date, str], int]:
     return {(month, group): count for month, group, count in rows}
 
 
+def _truthy(value):
+    """A JSON value as Python's ``bool`` reads it (false, null, 0, "", [] and {} are false; a
+    missing key is SQL NULL, false too): the snapshot's declarations counted in SQL as they were
+    in Python."""
+    falsy = [cast(literal(text, Text), JSONB) for text in ("false", "null", "0", '""', "[]", "{}")]
+    return func.coalesce(value.not_in(falsy), False)
+
+
 def vulnerable_share(session: Session, location_ids: list | None, *, year: int) -> tuple[int, int]:
     """(placements from vulnerable families, all placements) accepted this year: the 20 % norm
     for locations with an income-related tariff. Vulnerable: low income, single parent or
-    foster child, as declared."""
-    query = select(Application).where(
+    foster child, as declared. Counted in one statement: the desk's home asks it for every
+    location, a thousand placements and more in a large municipality."""
+    declarations = Application.snapshot["declarations"]
+    vulnerable = or_(*(_truthy(declarations[key]) for key in VULNERABLE))
+    query = select(func.count().filter(vulnerable), func.count()).where(
         Application.status == Status.ACCEPTED,
         func.extract("year", Application.answered_at) == year)
     if location_ids is not None:
         query = query.where(Application.location_id.in_(location_ids))
-    placements = list(session.scalars(query))
-    vulnerable = sum(1 for a in placements if any(a.snapshot.get("declarations", {}).get(k) for k in VULNERABLE))
-    return vulnerable, len(placements)
+    vulnerable_count, placements = session.execute(query).one()
+    return vulnerable_count, placements
 
 
 # The overdue worklist's sort keys (``listing.order``): oldest first by default.

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -46,6 +47,9 @@ class CareRequest(UUIDKey, Timestamps, db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'open', 'placed', 'inactive', 'withdrawn')", name="status"),
         Index("ix_requests_child_id_status", "child_id", "status"),
+        # A desk's home and worklists: the open requests of the families living in its postcodes
+        # (shared_0024).
+        Index("ix_requests_family_id_open", "family_id", postgresql_where=text("status IN ('open', 'inactive')")),
         {"schema": SHARED_SCHEMA},
     )
 

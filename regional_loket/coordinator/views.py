@@ -3,6 +3,8 @@ home; later features add their pages here."""
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, g, render_template, url_for
 from flask_babel import gettext as _
 
@@ -27,6 +29,9 @@ def _link(user, tenant):
     return []
 
 
+_MARKER = uuid.UUID(int=0)
+
+
 @bp.route("/")
 @require(Role.COORDINATOR, Role.ADMIN)
 def dashboard():
@@ -34,6 +39,9 @@ def dashboard():
     today = clock.today()
     rows = queries.location_summaries(db.session, now=utcnow(), response_days=g.tenant.settings.response_days)
     vulnerable, placements = queries.vulnerable_share(db.session, None, year=today.year)
+    # Each location's inbox link: built once and filled in per row (a large municipality lists
+    # hundreds of locations; url_for per row was a tenth of the page's time).
+    inbox_url = url_for("provider.inbox", location_id=_MARKER).replace(str(_MARKER), "{}")
     return render_template("coordinator/dashboard.html", members=members, rows=rows, vulnerable=vulnerable,
                            placements=placements, response_days=g.tenant.settings.response_days,
-                           calls_open=call_list.open_count(db.session))
+                           calls_open=call_list.open_count(db.session), inbox_url=inbox_url)
