@@ -74,9 +74,10 @@ def admin_url(explicit: str | None) -> str:
 class ScratchDatabase:
     """``CREATE DATABASE`` on entry, ``DROP DATABASE … WITH (FORCE)`` on exit, whatever happened."""
 
-    def __init__(self, admin: str):
+    def __init__(self, admin: str, name: str | None = None):
+        """``name``: a database kept from an earlier run, to use again (enter it only to create one)."""
         self.admin = sa.create_engine(sqlalchemy_url(admin), isolation_level="AUTOCOMMIT")
-        self.name = f"rl_bench_{uuid.uuid4().hex[:10]}"
+        self.name = name or f"rl_bench_{uuid.uuid4().hex[:10]}"
         self.url = self.admin.url.set(drivername="postgresql", database=self.name).render_as_string(
             hide_password=False
         )

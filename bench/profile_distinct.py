@@ -89,12 +89,8 @@ def main() -> int:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
     args = parser.parse_args()
-    scratch = ScratchDatabase(admin_url(args.database_url))
-    if args.database:
-        scratch.name = args.database
-        scratch.url = scratch.admin.url.set(drivername="postgresql", database=args.database).render_as_string(
-            hide_password=False)
-    else:
+    scratch = ScratchDatabase(admin_url(args.database_url), name=args.database)
+    if not args.database:
         scratch.__enter__()
     try:
         if args.database:

@@ -77,12 +77,8 @@ def main() -> int:
     if spy is None:
         raise BenchError("py-spy is not installed (make install installs it)")
     load = argparse.Namespace(workers=2, worker_class="sync", worker_threads=4, threads=2, connections=8)
-    scratch = ScratchDatabase(admin_url(args.database_url))
-    if args.database:
-        scratch.name = args.database
-        scratch.url = scratch.admin.url.set(drivername="postgresql", database=args.database).render_as_string(
-            hide_password=False)
-    else:
+    scratch = ScratchDatabase(admin_url(args.database_url), name=args.database)
+    if not args.database:
         scratch.__enter__()
     try:
         if not args.database:
